@@ -1,0 +1,84 @@
+"""The contract every vsrkit model follows.
+
+Tensors are ``(B, T, C, H, W)`` float in [0, 1], RGB in, RGB or Y out (``output`` says which; Y is
+BT.601 studio-range luma divided by 255, see :mod:`vsrkit.color`).
+
+Three temporal kinds exist, and the :class:`~vsrkit.engine.upscaler.Upscaler` treats them
+differently:
+
+* ``recurrent``: causal models with a carried state (RLSP, MRVSR). They implement
+  :meth:`StreamingVSRModel.step`, so a video of any length streams through in flat memory.
+* ``sliding-window``: stateless models that see ``2 * radius + 1`` frames (RFS3, bicubic). They also
+  implement ``step`` (with an empty state).
+* ``bidirectional``: models that need the whole clip (HiRN, IART, DAVSR). They run on overlapping
+  temporal chunks; ``chunk_warmup`` says how many context frames each side of a chunk they need
+  for output indistinguishable from a whole-sequence run.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+import torch
+from torch import Tensor, nn
+
+Kind = Literal["recurrent", "sliding-window", "bidirectional"]
+Output = Literal["Y", "RGB"]
+State = Any
+
+
+class VSRModel(nn.Module):
+    """Base of all models. Subclasses set the class attributes and implement ``forward``."""
+
+    arch: ClassVar[str]
+    kind: ClassVar[Kind]
+    output: ClassVar[Output] = "RGB"
+    # Output frames per input frame (5 for DAVSR's space-time SR).
+    temporal_scale: ClassVar[int] = 1
+    # Input height/width must be a multiple of this; the Upscaler pads.
+    size_multiple: ClassVar[int] = 1
+    # Frames of context per side a bidirectional chunk needs (the Upscaler's default warm-up).
+    chunk_warmup: ClassVar[int] = 0
+
+    scale: int
+    # Constructor keyword arguments, set by the registry; saved with weights.
+    hparams: dict[str, Any]
+
+    @property
+    def out_channels(self) -> int:
+        return 1 if self.output == "Y" else 3
+
+    def forward(self, lr: Tensor) -> Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class StreamingVSRModel(VSRModel):
+    """A model that produces frame ``t`` from frames ``t - radius .. t + radius`` and a state.
+
+    ``forward`` is defined here on top of :meth:`step`, with boundary frames replicated, so the
+    whole-sequence and the streaming path are one implementation.
+    """
+
+    radius: ClassVar[int] = 1
+
+    def initial_state(self, frame: Tensor) -> State:
+        """State before the first frame, for LR frames shaped like ``frame`` ``(B, 3, H, W)``."""
+        return None
+
+    def step(self, window: Tensor, state: State) -> tuple[Tensor, State]:  # pragma: no cover
+        """``window`` is ``(B, 2*radius+1, 3, H, W)``; returns ``((B, C, sH, sW), new_state)``."""
+        raise NotImplementedError
+
+    def forward(self, lr: Tensor) -> Tensor:
+        if lr.ndim != 5:
+            raise ValueError(f"expected (B, T, C, H, W), got {tuple(lr.shape)}")
+        t_len = lr.shape[1]
+        state = self.initial_state(lr[:, 0])
+        outputs = []
+        offsets = torch.arange(-self.radius, self.radius + 1)
+        for t in range(t_len):
+            # Replicate boundary frames: [x0, x0, x1] at t = 0, as RLSP and MRVSR do.
+            idx = (offsets + t).clamp(0, t_len - 1).tolist()
+            out, state = self.step(lr[:, idx], state)
+            outputs.append(out)
+        return torch.stack(outputs, dim=1)

@@ -1,0 +1,132 @@
+"""RLSP: Recurrent Latent Space Propagation (Fuoli, Gu, Timofte, ICCVW 2019).
+
+Layer by layer as the authors' TensorFlow graph (specs/architectures.md §3.2), so that the official
+checkpoints load unchanged (``vsrkit convert --from rlsp-tf``):
+
+* input per step: frames ``x[t-1], x[t], x[t+1]`` (9 ch), hidden state ``h[t-1]`` (F ch) and the
+  previous Y output folded by space-to-depth (s² ch), concatenated in that order;
+* trunk: ``num_layers - 1`` conv3×3 + ReLU (the first maps ``9 + F + s²`` to F channels);
+* heads: state conv F→F + ReLU gives ``h[t]``; output conv F→s² plus Y(x[t]) repeated s² times,
+  then depth-to-space gives the HR luma. The skip is therefore nearest-neighbour upsampled LR luma.
+
+The TF model works on 0-255 values; ``value_range=255`` keeps that so imported weights see the
+inputs they were trained on. Inputs and outputs of :meth:`forward` are still [0, 1].
+Zero initial state and feedback; boundary frames replicated.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from ..color import RLSP_Y_WEIGHTS, rgb_to_y
+from ..layers.shuffle import depth_to_space_tf, space_to_depth_tf
+from ._registry import register_model
+from .base import StreamingVSRModel
+
+
+def _conv(cin: int, cout: int) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, padding=1)
+
+
+class RLSP(StreamingVSRModel):
+    """RLSP L-F with Y output. ``(B, T, 3, H, W)`` RGB in, ``(B, T, 1, sH, sW)`` Y out."""
+
+    arch = "rlsp"
+    kind = "recurrent"
+    output = "Y"
+    radius = 1
+
+    def __init__(
+        self, *, num_layers: int = 7, filters: int = 64, scale: int = 4, value_range: float = 255.0
+    ) -> None:
+        super().__init__()
+        if num_layers < 3:
+            raise ValueError(f"num_layers must be >= 3, got {num_layers}")
+        self.scale = scale
+        self.filters = filters
+        self.value_range = value_range
+        s2 = scale * scale
+        in_ch = 3 * (2 * self.radius + 1) + filters + s2
+        self.trunk = nn.ModuleList(
+            [_conv(in_ch, filters)] + [_conv(filters, filters) for _ in range(num_layers - 2)]
+        )
+        self.state_head = _conv(filters, filters)
+        self.output_head = _conv(filters, s2)
+        self.act = nn.ReLU(inplace=True)
+
+    def initial_state(self, frame: Tensor) -> tuple[Tensor, Tensor]:
+        b, _, h, w = frame.shape
+        hidden = frame.new_zeros(b, self.filters, h, w)
+        feedback = frame.new_zeros(b, self.scale * self.scale, h, w)
+        return hidden, feedback
+
+    def step(self, window: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        hidden, feedback = state
+        b, n, c, h, w = window.shape
+        frames = window.reshape(b, n * c, h, w) * self.value_range
+        x = torch.cat([frames, hidden, feedback], dim=1)
+        for conv in self.trunk:
+            x = self.act(conv(x))
+        new_hidden = self.act(self.state_head(x))
+        centre = window[:, self.radius] * self.value_range
+        # Y on the value_range scale: rgb_to_y adds 16/255, which is 16 at value_range 255.
+        y_lr = rgb_to_y(centre / self.value_range, weights=RLSP_Y_WEIGHTS) * self.value_range
+        residual = self.output_head(x) + y_lr
+        y_hr = depth_to_space_tf(residual, self.scale)
+        new_feedback = space_to_depth_tf(y_hr, self.scale)
+        return y_hr / self.value_range, (new_hidden, new_feedback)
+
+
+class RLSPRGB(StreamingVSRModel):
+    """The RGB-output RLSP of the authors' PyTorch port (specs §3.2).
+
+    Input per step: frames (9 ch), space-to-depth of the previous RGB output (3 s² ch), state (F ch),
+    in that order. One output conv gives ``3 s² + F`` channels: the first ``3 s²`` plus ``x[t]``
+    repeated s² times go through TF-order depth-to-space; the rest, after ReLU, is the new state.
+    """
+
+    arch = "rlsp-rgb"
+    kind = "recurrent"
+    output = "RGB"
+    radius = 1
+
+    def __init__(
+        self, *, num_layers: int = 7, filters: int = 128, scale: int = 4, value_range: float = 255.0
+    ) -> None:
+        super().__init__()
+        self.scale = scale
+        self.filters = filters
+        self.value_range = value_range
+        s2 = scale * scale
+        in_ch = 3 * (2 * self.radius + 1) + 3 * s2 + filters
+        self.trunk = nn.ModuleList(
+            [_conv(in_ch, filters)] + [_conv(filters, filters) for _ in range(num_layers - 2)]
+        )
+        self.output_head = _conv(filters, 3 * s2 + filters)
+        self.act = nn.ReLU(inplace=True)
+
+    def initial_state(self, frame: Tensor) -> tuple[Tensor, Tensor]:
+        b, _, h, w = frame.shape
+        return frame.new_zeros(b, self.filters, h, w), frame.new_zeros(b, 3 * self.scale**2, h, w)
+
+    def step(self, window: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        hidden, feedback = state
+        b, n, c, h, w = window.shape
+        x = torch.cat([window.reshape(b, n * c, h, w) * self.value_range, feedback, hidden], dim=1)
+        for conv in self.trunk:
+            x = self.act(conv(x))
+        out = self.output_head(x)
+        s2 = self.scale**2
+        centre = window[:, self.radius] * self.value_range
+        rgb_hr = depth_to_space_tf(out[:, : 3 * s2] + centre.repeat(1, s2, 1, 1), self.scale)
+        new_hidden = self.act(out[:, 3 * s2 :])
+        return rgb_hr / self.value_range, (new_hidden, space_to_depth_tf(rgb_hr, self.scale))
+
+
+for _f in (48, 64, 128, 256):
+    register_model(
+        f"rlsp-7-{_f}", RLSP, num_layers=7, filters=_f,
+        description=f"RLSP 7-{_f} (TF original, Y output)",
+    )
+register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, F=128")
