@@ -23,6 +23,11 @@ TINY: dict[str, dict] = {
     "rlsp-7-128": {"filters": 8},
     "rlsp-7-256": {"filters": 8},
     "rlsp-rgb": {"filters": 8},
+    "hirn": {"mid_channels": 8, "num_blocks": 1, "extract_blocks": 1, "recon_blocks": 1, "deform_groups": 4, "hr_channels": 8},
+    "hirn-tiny": {"mid_channels": 8, "deform_groups": 4},
+    "cascade-bicubic-linear": {},
+    "davsr": {"mid_channels": 8, "num_extract_blocks": 1, "num_propagation_blocks": 1, "num_reconstruction_blocks": 1, "deform_groups": 4, "hr_channels": 8},
+    "davsr-tiny": {"mid_channels": 8, "interpolation": "linear"},
 }
 INPUT_SIZE: dict[str, tuple[int, int, int]] = {}
 DEFAULT_SIZE = (4, 12, 16)

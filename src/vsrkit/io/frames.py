@@ -4,11 +4,15 @@ A *sequence* is a folder of image files; a *dataset* is a folder of sequence fol
 Frames come back as float32 RGB tensors in [0, 1], ``(C, H, W)``; grayscale is expanded to RGB and
 RGBA is rejected (an alpha channel has no meaning for video SR and silently dropping it would hide
 a wrong input).
+
+16-bit RGB PNGs are decoded through PyAV (ffmpeg, ``rgb48le``) because Pillow reads them as 8-bit RGB,
+silently dropping the low byte. 16-bit grayscale PNGs Pillow reads at full depth.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,9 +49,60 @@ def list_frames(folder: str | Path) -> list[Path]:
     return sorted(images, key=lambda p: natural_key(p.name))
 
 
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_depth_and_colour(path: Path) -> tuple[int, int] | None:
+    """``(bit depth, colour type)`` from a PNG's IHDR, or None for other files."""
+    with open(path, "rb") as f:
+        head = f.read(26)
+    if len(head) < 26 or head[:8] != _PNG_SIGNATURE or head[12:16] != b"IHDR":
+        return None
+    return head[24], head[25]
+
+
+def _read_png_rgb48(path: Path) -> np.ndarray:
+    import av
+
+    try:
+        with av.open(str(path), format="png_pipe") as container:
+            frame = next(container.decode(video=0))
+            arr = frame.to_ndarray(format="rgb48le")
+    except (av.error.FFmpegError, StopIteration, OSError) as exc:
+        raise InputError(path, f"cannot decode 16-bit PNG ({exc.__class__.__name__}: {exc})") from None
+    return arr.astype(np.float32) / 65535.0
+
+
+def probe_image(path: str | Path) -> tuple[int, int]:
+    """``(H, W)`` of an image from its header, rejecting unreadable files and alpha channels.
+
+    Cheap (no pixel decoding), so a whole dataset can be validated before any output is written.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as im:
+            mode = im.mode
+            if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info):
+                raise InputError(path, f"image has an alpha channel ({mode}); save it as RGB")
+            if mode not in ("RGB", "L", "P", "I;16", "I;16B", "I;16L", "I", "1", "CMYK", "YCbCr"):
+                raise InputError(path, f"unsupported image mode {mode}")
+            width, height = im.size
+    except InputError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(path, f"cannot read image ({exc.__class__.__name__}: {exc})") from None
+    return height, width
+
+
 def read_image(path: str | Path) -> np.ndarray:
     """``(H, W, 3)`` float32 RGB in [0, 1] from an 8- or 16-bit image file."""
     path = Path(path)
+    try:
+        png = _png_depth_and_colour(path)
+    except OSError as exc:
+        raise InputError(path, f"cannot read image ({exc.__class__.__name__}: {exc})") from None
+    if png is not None and png[0] == 16 and png[1] == 2:
+        return _read_png_rgb48(path)
     try:
         with Image.open(path) as im:
             im.load()
@@ -93,6 +148,18 @@ def read_sequence(folder: str | Path) -> Tensor:
     return torch.stack([frame for _, frame in iter_sequence(folder)])
 
 
+def check_sequence(folder: str | Path) -> tuple[list[Path], tuple[int, int]]:
+    """Validate a sequence from file headers only: frames exist, are readable RGB/gray without
+    alpha, and all have one size. Returns the ordered frame paths and ``(H, W)``."""
+    frames = list_frames(folder)
+    size = probe_image(frames[0])
+    for path in frames[1:]:
+        other = probe_image(path)
+        if other != size:
+            raise InputError(path, f"frame size {other} differs from the sequence's {size}")
+    return frames, size
+
+
 def list_sequences(dataset: str | Path) -> list[Path]:
     """Sequence folders of a dataset folder, naturally sorted; a folder of frames is its own dataset."""
     dataset = Path(dataset)
@@ -100,9 +167,14 @@ def list_sequences(dataset: str | Path) -> list[Path]:
         raise InputError(dataset, "dataset folder does not exist" if not dataset.exists() else "not a folder")
     subdirs = sorted((p for p in dataset.iterdir() if p.is_dir() and not p.name.startswith(".")),
                      key=lambda p: natural_key(p.name))
+    files = [p for p in dataset.iterdir() if p.is_file() and not p.name.startswith(".")]
     if subdirs:
+        # Frames next to sequence folders would be silently ignored: refuse the ambiguous layout.
+        images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
+        if images:
+            raise InputError(images[0], "image file next to sequence folders; expected only folders")
         return subdirs
-    if any(p.suffix.lower() in IMAGE_SUFFIXES for p in dataset.iterdir()):
+    if any(p.suffix.lower() in IMAGE_SUFFIXES for p in files):
         return [dataset]
     raise InputError(dataset, "empty dataset: no sequence folders or frames")
 
@@ -113,8 +185,59 @@ def to_uint8(frame: Tensor) -> np.ndarray:
     return arr.permute(1, 2, 0).cpu().numpy()
 
 
-def write_image(path: str | Path, frame: Tensor) -> None:
-    """Write an 8-bit PNG of a ``(1|3, H, W)`` frame in [0, 1] (grayscale for one channel)."""
-    arr = to_uint8(frame)
-    image = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
-    image.save(path)
+def write_image(path: str | Path, frame: Tensor, *, bits: int = 8) -> None:
+    """Write a PNG of a ``(1|3, H, W)`` frame in [0, 1] (grayscale for one channel).
+
+    ``bits=16`` keeps 16-bit data (for example the MRVSR degradation's LR frames); 16-bit RGB is
+    encoded through PyAV because Pillow cannot write it.
+    """
+    if bits == 8:
+        arr = to_uint8(frame)
+        image = Image.fromarray(arr[..., 0] if arr.shape[2] == 1 else arr)
+        image.save(path, format="PNG")
+        return
+    if bits != 16:
+        raise ValueError(f"bits must be 8 or 16, got {bits}")
+    arr16 = (frame.detach().double().clamp(0, 1) * 65535.0).round().to(torch.int32)
+    arr16 = arr16.permute(1, 2, 0).cpu().numpy().astype(np.uint16)
+    if arr16.shape[2] == 1:
+        Image.fromarray(np.ascontiguousarray(arr16[..., 0])).save(path, format="PNG")
+        return
+    import av
+
+    codec = av.CodecContext.create("png", "w")
+    codec.width, codec.height = arr16.shape[1], arr16.shape[0]
+    codec.pix_fmt = "rgb48be"
+    video = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr16), format="rgb48le").reformat(format="rgb48be")
+    data = b"".join(bytes(p) for p in [*codec.encode(video), *codec.encode(None)])
+    Path(path).write_bytes(data)
+
+
+def staging_dir(final: str | Path) -> Path:
+    """A fresh hidden sibling folder to build ``final`` in, so a failure never leaves partial output."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    stage = final.parent / f".{final.name}.part"
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage.mkdir()
+    return stage
+
+
+def commit_dir(stage: Path, final: str | Path) -> None:
+    """Move everything in ``stage`` into ``final`` (replacing same-named entries) and drop ``stage``."""
+    final = Path(final)
+    if not final.exists():
+        stage.replace(final)
+        return
+    if not final.is_dir():
+        shutil.rmtree(stage)
+        raise InputError(final, "output exists and is not a folder")
+    for entry in sorted(stage.iterdir()):
+        target = final / entry.name
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        entry.replace(target)
+    stage.rmdir()

@@ -1,0 +1,55 @@
+"""``vsrkit upscale INPUT OUTPUT``: a video file or frame folder in, a video file or frame folder out."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def _interrupt_on_sigterm() -> None:
+    # SIGTERM would otherwise kill the process without cleanup; as KeyboardInterrupt the upscaler
+    # removes its temporary output like on Ctrl-C.
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread (e.g. inside a test runner thread)
+        pass
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("upscale")
+    def upscale(
+        input: Annotated[Path, typer.Argument(help="Video file (any format FFmpeg reads) or folder of frames.")],
+        output: Annotated[Path, typer.Argument(help="Video file (.mp4, .mkv, ...) or folder for PNG frames.")],
+        model: Annotated[
+            Optional[str], typer.Option(help="Registered model name (default: 'default' if present, else bicubic).")
+        ] = None,
+        weights: Annotated[Optional[Path], typer.Option(help="Weights (.safetensors) for --model.")] = None,
+        device: Annotated[str, typer.Option(help="auto, cpu or an accelerator device such as cuda:0.")] = "auto",
+        precision: Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16.")] = "auto",
+        tile: Annotated[int, typer.Option(help="Spatial tile size in input pixels (0: whole frame).")] = 0,
+        tile_overlap: Annotated[int, typer.Option(help="Context pixels around each tile.")] = 16,
+        chunk: Annotated[int, typer.Option(help="Frames per temporal chunk (bidirectional models).")] = 16,
+        codec: Annotated[Optional[str], typer.Option(help="Video encoder (default libx264; VP9 for .webm).")] = None,
+        crf: Annotated[Optional[int], typer.Option(help="Encoder quality (x264/x265 CRF, default 18).")] = None,
+        fps: Annotated[float, typer.Option(help="Frame rate for frame-folder input.")] = 25.0,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
+    ) -> None:
+        """Upscale a video, keeping audio, subtitles, timestamps and colours."""
+        from ..engine.upscaler import Upscaler
+
+        _interrupt_on_sigterm()
+        upscaler = Upscaler(
+            model, weights=weights, device=device, precision=precision, tile=tile, tile_overlap=tile_overlap,
+            chunk=chunk,
+        )
+        summary = upscaler.upscale(
+            input, output, codec=codec, crf=crf, fps=fps, progress=False if quiet else None
+        )
+        if not quiet:
+            typer.echo(summary.line())

@@ -1,0 +1,162 @@
+"""The default training corpus: clean HR video plus photographs for synthetic camera motion.
+
+Built once into a cache folder (``data_cache/`` by default, outside git) as uint8 ``.npy`` arrays so
+that training memory-maps them. Sources (all legal to use for training here; none is Vid4):
+
+* ``../shared/data/temple/GT``: clean HR video (MIT), used as is.
+* ``../shared/data/train_clips/*``: six real clips, JPEG; bicubic-downscaled ×2 so the JPEG blocking
+  is gone before they are used as HR.
+* photographs from Debian's ``mate-backgrounds`` package (``nature/*`` and the ``Elephants``
+  painting, GPL-2+), downloaded with ``apt-get download`` and downscaled ×2; plus the colour and
+  texture images bundled with scikit-image (public domain / CC0 per its ``data/README.txt``).
+  Photographs become video through :mod:`vsrkit.data.motion`.
+
+``lr_only/reds_000`` is *not* in the corpus: it is the held-out validation clip (clean, small, not
+Vid4), used as HR one scale down.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..errors import InputError, VsrkitError
+from ..io.frames import list_frames, list_sequences, read_image
+from ..layers.resize import imresize
+from ..shared import shared_path
+
+CORPUS_VERSION = 2
+MATE_PACKAGE = "mate-backgrounds"
+MATE_PHOTOS = ("nature/*.jpg", "abstract/Elephants_5640x3172.jpg")
+SKIMAGE_IMAGES = (
+    "astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
+    "hubble_deep_field.jpg", "brick.png", "grass.png", "gravel.png",
+)
+
+
+def default_cache_dir() -> Path:
+    return Path(__file__).resolve().parents[3] / "data_cache"
+
+
+def _downscale_uint8(frames: np.ndarray, factor: int) -> np.ndarray:
+    """Bicubic (MATLAB imresize, antialiased) downscale of uint8 ``(..., H, W, 3)`` frames."""
+    if factor == 1:
+        return frames
+    x = torch.from_numpy(frames).float().div(255).movedim(-1, -3)
+    h, w = x.shape[-2:]
+    y = imresize(x, size=(h // factor, w // factor))
+    return y.clamp(0, 1).mul(255).round().to(torch.uint8).movedim(-3, -1).numpy()
+
+
+def _folder_array(folder: Path, factor: int) -> np.ndarray:
+    frames = []
+    for path in list_frames(folder):
+        arr = (read_image(path) * 255).round().astype(np.uint8)
+        frames.append(_downscale_uint8(arr, factor))
+    return np.stack(frames)
+
+
+def _save(path: Path, arr: np.ndarray) -> None:
+    tmp = path.with_name(path.name + ".part.npy")
+    np.save(tmp, np.ascontiguousarray(arr))
+    tmp.replace(path)
+
+
+def fetch_debian_photos(dest: Path) -> list[Path]:
+    """Photos from ``mate-backgrounds`` (``apt-get download`` + ``dpkg -x``), extracted under ``dest``."""
+    root = dest / MATE_PACKAGE / "usr/share/backgrounds/mate"
+    if not root.is_dir():
+        if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
+            raise VsrkitError(
+                f"{dest}: building the corpus needs the Debian package {MATE_PACKAGE} "
+                "(apt-get and dpkg not found); extract it there by hand"
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            run = subprocess.run(["apt-get", "download", MATE_PACKAGE], cwd=tmp, capture_output=True, text=True)
+            debs = list(Path(tmp).glob(f"{MATE_PACKAGE}_*.deb"))
+            if run.returncode != 0 or not debs:
+                raise VsrkitError(f"apt-get download {MATE_PACKAGE} failed: {run.stderr.strip()[:200]}")
+            out = dest / MATE_PACKAGE
+            out.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["dpkg", "-x", str(debs[0]), str(out)], check=True)
+    photos = sorted(p for pattern in MATE_PHOTOS for p in root.glob(pattern))
+    if not photos:
+        raise InputError(root, "no photographs found in the extracted package")
+    return photos
+
+
+def _skimage_photos() -> list[Path]:
+    try:
+        import skimage
+    except ImportError:
+        return []
+    folder = Path(skimage.__file__).parent / "data"
+    return [folder / name for name in SKIMAGE_IMAGES if (folder / name).is_file()]
+
+
+def _photo_array(path: Path, factor: int) -> np.ndarray:
+    with Image.open(path) as im:
+        arr = np.asarray(im.convert("RGB"))
+    return _downscale_uint8(arr, factor)
+
+
+def prepare_default_corpus(cache_dir: str | Path | None = None, *, log=print) -> Path:
+    """Build (once) and return the corpus folder with ``manifest.json``, ``video/*.npy``, ``photos/*.npy``."""
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    out = cache / f"corpus_v{CORPUS_VERSION}"
+    manifest_path = out / "manifest.json"
+    if manifest_path.is_file():
+        return out
+    (out / "video").mkdir(parents=True, exist_ok=True)
+    (out / "photos").mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, list[dict]] = {"video": [], "photos": []}
+
+    temple = shared_path("data", "temple", "GT")
+    clips = shared_path("data", "train_clips")
+    for folder, factor, licence in [(temple, 1, "MIT")] + [
+        (f, 2, "see shared/README.md") for f in (list_sequences(clips) if clips.is_dir() else [])
+    ]:
+        if not folder.is_dir():
+            raise InputError(folder, "corpus source folder missing")
+        name = "temple" if folder == temple else folder.name
+        target = out / "video" / f"{name}.npy"
+        if not target.is_file():
+            log(f"corpus: {name} (÷{factor})")
+            _save(target, _folder_array(folder, factor))
+        shape = np.load(target, mmap_mode="r").shape
+        manifest["video"].append({"name": name, "file": f"video/{name}.npy", "shape": list(shape),
+                                  "source": str(folder), "downscale": factor, "licence": licence})
+
+    # Photographs are stored downscaled (removing JPEG softness); the motion warp then runs at the
+    # stored size (``downscale`` 1 in the manifest): warping at twice the size and downscaling after
+    # costs 4x the CPU per sample for little sharpness.
+    photo_sources = [(p, 2, "GPL-2+ (Debian mate-backgrounds)") for p in fetch_debian_photos(cache / "debs")]
+    photo_sources += [(p, 1, "scikit-image data (public domain / CC0)") for p in _skimage_photos()]
+    for path, factor, licence in photo_sources:
+        name = path.stem
+        target = out / "photos" / f"{name}.npy"
+        if not target.is_file():
+            log(f"corpus: photo {name}")
+            _save(target, _photo_array(path, factor)[None])
+        shape = np.load(target, mmap_mode="r").shape
+        manifest["photos"].append({"name": name, "file": f"photos/{name}.npy", "shape": list(shape),
+                                   "source": path.name, "downscale": 1, "stored_downscale": factor,
+                                   "licence": licence})
+    tmp = manifest_path.with_name("manifest.json.part")
+    tmp.write_text(json.dumps(manifest, indent=1))
+    tmp.replace(manifest_path)
+    return out
+
+
+def load_manifest(corpus_dir: Path) -> dict[str, list[dict]]:
+    path = corpus_dir / "manifest.json"
+    if not path.is_file():
+        raise InputError(path, "corpus manifest missing; run `vsrkit train` with a corpus source to build it")
+    return json.loads(path.read_text())

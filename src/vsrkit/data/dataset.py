@@ -1,0 +1,173 @@
+"""Training samples: aligned random LR/HR crops of clips and of synthetic-motion photographs.
+
+Sample ``g`` (a global index) is a pure function of ``(seed, g)``: its source, clip, crop,
+augmentation and degradation come from ``numpy.random.default_rng([seed, g])``. Iteration ``i``
+uses indices ``i * B .. i * B + B - 1`` for a global batch ``B``, split across ranks by
+:class:`IterationBatchSampler`. Resuming at iteration ``i`` is therefore exact, independent of the
+number of DataLoader workers, and a DDP run sees the same samples as one process with the same global
+batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset, Sampler
+
+from ..errors import VsrkitError
+from ..layers.resize import imresize
+from .motion import MotionRange, synthesize
+from .sources import ArraySequence, Clip
+
+
+def degrade(hr: Tensor, name: str, scale: int) -> Tensor:
+    """LR frames for HR ``(..., 3, H, W)`` in [0, 1], rounded to 8 bit like stored LR data."""
+    try:
+        from ..degradations import degrade as project_degrade
+    except ImportError:
+        project_degrade = None
+    if project_degrade is not None:
+        lr = project_degrade(hr, name, scale)
+    elif name == "bi":
+        # Until vsrkit.degradations lands: BI is by definition MATLAB imresize, our one resize.
+        lr = imresize(hr, scale=1 / scale)
+    else:
+        raise VsrkitError(f"degradation {name!r} needs vsrkit.degradations, which is not available")
+    return lr.clamp(0, 1).mul(255).round().div(255)
+
+
+@dataclass
+class Photo:
+    """A still image (memory-mapped ``(1, H, W, 3)`` uint8) turned into video by camera motion."""
+
+    image: ArraySequence
+    downscale: int = 1
+
+
+@dataclass
+class Source:
+    """A weighted group of clips or photographs."""
+
+    name: str
+    weight: float
+    clips: list[Clip] = field(default_factory=list)
+    photos: list[Photo] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SampleSpec:
+    scale: int = 4
+    num_frames: int = 10
+    lr_crop: int = 40
+    degradation: str = "bi"
+    flip: bool = True
+    transpose: bool = True
+    reverse: bool = True
+    max_interval: int = 1
+    motion: MotionRange = MotionRange()
+
+
+class TrainDataset(Dataset):
+    """Map-style dataset of infinitely many random samples, indexed by global sample number."""
+
+    def __init__(self, sources: list[Source], spec: SampleSpec, seed: int) -> None:
+        if not sources:
+            raise VsrkitError("no training sources")
+        self.sources = sources
+        self.spec = spec
+        self.seed = seed
+        weights = np.array([s.weight for s in sources], dtype=np.float64)
+        if np.any(weights < 0) or weights.sum() <= 0:
+            raise VsrkitError(f"source weights must be >= 0 with a positive sum, got {weights.tolist()}")
+        self.probs = weights / weights.sum()
+        hr_crop = spec.lr_crop * spec.scale
+        for source in sources:
+            if not source.clips and not source.photos:
+                raise VsrkitError(f"training source {source.name!r} is empty")
+            for clip in source.clips:
+                if clip.hr.num_frames < spec.num_frames:
+                    raise VsrkitError(
+                        f"{source.name}/{clip.hr.name}: {clip.hr.num_frames} frames, fewer than "
+                        f"data.num_frames={spec.num_frames}"
+                    )
+                if clip.hr.height < hr_crop or clip.hr.width < hr_crop:
+                    raise VsrkitError(
+                        f"{source.name}/{clip.hr.name}: frames {clip.hr.height}x{clip.hr.width} smaller than "
+                        f"the HR crop {hr_crop} (data.lr_crop x data.scale)"
+                    )
+
+    def __len__(self) -> int:
+        # Samples are generated from their index; the sampler decides how many are drawn.
+        return 2**62
+
+    def _clip_sample(self, clip: Clip, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
+        spec = self.spec
+        s, hr_crop = spec.scale, spec.lr_crop * spec.scale
+        interval = int(rng.integers(1, spec.max_interval + 1))
+        while (spec.num_frames - 1) * interval + 1 > clip.hr.num_frames:
+            interval -= 1
+        span = (spec.num_frames - 1) * interval + 1
+        t0 = int(rng.integers(0, clip.hr.num_frames - span + 1))
+        times = list(range(t0, t0 + span, interval))
+        # Crops start on multiples of the scale so paired LR crops stay aligned.
+        top = int(rng.integers(0, (clip.hr.height - hr_crop) // s + 1)) * s
+        left = int(rng.integers(0, (clip.hr.width - hr_crop) // s + 1)) * s
+        hr = clip.hr.crop(times, top, left, hr_crop, hr_crop)
+        lr = None
+        if clip.lr is not None:
+            lr = clip.lr.crop(times, top // s, left // s, spec.lr_crop, spec.lr_crop)
+        return hr, lr
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        spec = self.spec
+        rng = np.random.default_rng([self.seed, int(index)])
+        source = self.sources[int(rng.choice(len(self.sources), p=self.probs))]
+        n_clips, n_photos = len(source.clips), len(source.photos)
+        pick = int(rng.integers(0, n_clips + n_photos))
+        if pick < n_clips:
+            hr, lr = self._clip_sample(source.clips[pick], rng)
+        else:
+            photo = source.photos[pick - n_clips]
+            hr = synthesize(photo.image.frames[0], rng, t_len=spec.num_frames, size=spec.lr_crop * spec.scale,
+                            downscale=photo.downscale, motion=spec.motion)
+            lr = None
+        flips = rng.random(4)
+        arrays = [a for a in (hr, lr) if a is not None]
+        if spec.flip and flips[0] < 0.5:
+            arrays = [a[:, :, ::-1] for a in arrays]
+        if spec.flip and flips[1] < 0.5:
+            arrays = [a[:, ::-1] for a in arrays]
+        if spec.transpose and flips[2] < 0.5:
+            arrays = [a.transpose(0, 2, 1, 3) for a in arrays]
+        if spec.reverse and flips[3] < 0.5:
+            arrays = [a[::-1] for a in arrays]
+        tensors = [torch.from_numpy(np.ascontiguousarray(a)).permute(0, 3, 1, 2).float().div(255) for a in arrays]
+        hr_t = tensors[0]
+        lr_t = tensors[1] if lr is not None else degrade(hr_t, spec.degradation, spec.scale)
+        return {"lr": lr_t, "hr": hr_t}
+
+
+class IterationBatchSampler(Sampler[list[int]]):
+    """Distributed batch sampler over global sample indices: rank ``r`` of ``w`` takes its slice."""
+
+    def __init__(self, global_batch: int, *, start_iteration: int, iterations: int, rank: int = 0,
+                 world_size: int = 1) -> None:
+        if global_batch % world_size:
+            raise VsrkitError(f"data.batch_size={global_batch} is not divisible by the world size {world_size}")
+        self.global_batch = global_batch
+        self.local_batch = global_batch // world_size
+        self.start = start_iteration
+        self.stop = iterations
+        self.rank = rank
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        for it in range(self.start, self.stop):
+            first = it * self.global_batch + self.rank * self.local_batch
+            yield list(range(first, first + self.local_batch))

@@ -1,0 +1,566 @@
+"""The one video upscaler: device, precision, spatial tiling, temporal chunking and streaming I/O.
+
+Temporal handling follows the model's ``kind`` (:mod:`vsrkit.models.base`):
+
+* ``recurrent`` / ``sliding-window`` (:class:`StreamingVSRModel`): frame by frame through ``step``,
+  with a look-ahead of ``radius`` frames and boundary frames replicated exactly as ``model(clip)``
+  does, so streaming and whole-clip output are the same computation. Memory is flat in the length.
+* ``bidirectional``: overlapping temporal chunks. Each chunk of ``chunk`` frames is run with
+  ``warmup`` context frames on each side (default ``model.chunk_warmup``) and only its core outputs
+  are kept; a model whose temporal receptive field fits in the warm-up gives exactly its whole-clip
+  output. ``temporal_scale`` output frames come out per input frame.
+
+Spatial tiling cuts each LR frame into ``tile``-pixel cores padded by ``tile_overlap`` context pixels;
+tile outputs are cross-faded with linear ramps over the overlap (weights sum to one everywhere), and a
+recurrent model carries one state per tile. Y-only models get their chroma by bicubic upsampling of
+the LR Cb/Cr (BT.601, the convention of the Y output), as their papers do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ..color import rgb_to_ycbcr, ycbcr_to_rgb
+from ..errors import InputError, VsrkitError
+from ..io.frames import IMAGE_SUFFIXES, iter_sequence, list_frames, write_image
+from ..io.video import VideoInput, VideoOutput, is_video_path
+from ..layers.resize import imresize
+from ..models import create_model, list_models
+from ..models.base import StreamingVSRModel, VSRModel
+
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+# Y-PSNR cost of bf16 against fp32 on Vid4 (dB, fp32 minus bf16), per architecture. Measured by
+# `python benchmarks/upscale_speed.py --quality` (official RLSP 7-64 weights, BI x4 LR). `auto`
+# picks bf16 only where the cost is at most BF16_MAX_COST_DB; unmeasured architectures stay fp32.
+BF16_COST_DB: dict[str, float] = {}
+BF16_MAX_COST_DB = 0.02
+MIN_INPUT_SIZE = 8
+DEFAULT_CHUNK = 16
+
+
+def default_model_name() -> str:
+    """The project's trained default model once it is registered, bicubic until then."""
+    return "default" if "default" in list_models() else "bicubic"
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        acc = torch.accelerator.current_accelerator(check_available=True) if hasattr(torch, "accelerator") else None
+        return acc if acc is not None else torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise VsrkitError(f"unknown device {name!r} (use auto, cpu or an accelerator name)") from None
+    if device.type != "cpu":
+        module = getattr(torch, device.type, None)
+        if module is None or not module.is_available():
+            raise VsrkitError(f"device {name!r} is not available on this machine")
+    return device
+
+
+def cpu_has_native_bf16() -> bool:
+    """AMX-BF16 or AVX512-BF16 (Linux /proc/cpuinfo flags); elsewhere assume no."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def choose_precision(model: VSRModel, device: torch.device, precision: str) -> torch.dtype:
+    if precision not in (*_DTYPES, "auto"):
+        raise VsrkitError(f"unknown precision {precision!r} (auto, fp32, bf16, fp16)")
+    if precision != "auto":
+        return _DTYPES[precision]
+    if not any(True for _ in model.parameters()):
+        return torch.float32
+    cost = BF16_COST_DB.get(model.arch)
+    cheap = cost is not None and cost <= BF16_MAX_COST_DB
+    if device.type == "cpu":
+        return torch.bfloat16 if cheap and cpu_has_native_bf16() else torch.float32
+    return torch.float32
+
+
+@dataclass(frozen=True)
+class _Tile:
+    # LR crop (core plus overlap) and, for multi-tile layouts, the HR blend weight of that crop.
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    weight: Tensor | None
+
+
+def _spans(n: int, tile: int, overlap: int) -> list[tuple[int, int]]:
+    if tile <= 0 or tile >= n:
+        return [(0, n)]
+    cores = [[s, min(s + tile, n)] for s in range(0, n, tile)]
+    # A sliver of a last tile is merged into its neighbour: it would see almost no context.
+    if len(cores) > 1 and cores[-1][1] - cores[-1][0] < max(overlap, 8):
+        cores[-2][1] = cores.pop()[1]
+    return [(a, b) for a, b in cores]
+
+
+def _ramp(n: int, core: tuple[int, int], ext: tuple[int, int], overlap: int, scale: int) -> Tensor:
+    """Blend weight along one axis of a tile, on the HR grid.
+
+    A linear cross-fade of width ``overlap`` centred on each interior core edge; neighbouring ramps
+    sum to one. The outer half of the padding gets weight zero: pixels within ``overlap / 2`` of a
+    crop edge are the ones disturbed by the missing context (zero padding), and they are never used.
+    """
+    length = (ext[1] - ext[0]) * scale
+    pos = (torch.arange(length, dtype=torch.float64) + 0.5) / scale + ext[0]
+    w = torch.ones(length, dtype=torch.float64)
+    if overlap > 0:
+        half = overlap / 2
+        if core[0] > 0:
+            w = torch.minimum(w, ((pos - (core[0] - half)) / overlap).clamp(0, 1))
+        if core[1] < n:
+            w = torch.minimum(w, (((core[1] + half) - pos) / overlap).clamp(0, 1))
+    return w
+
+
+def make_tiles(height: int, width: int, tile: int, overlap: int, scale: int, device: torch.device) -> list[_Tile]:
+    ys, xs = _spans(height, tile, overlap), _spans(width, tile, overlap)
+    if len(ys) == 1 and len(xs) == 1:
+        return [_Tile(0, height, 0, width, None)]
+    raw = []
+    total = torch.zeros(height * scale, width * scale, dtype=torch.float64)
+    for cy in ys:
+        ey = (max(0, cy[0] - overlap), min(height, cy[1] + overlap))
+        wy = _ramp(height, cy, ey, overlap, scale)
+        for cx in xs:
+            ex = (max(0, cx[0] - overlap), min(width, cx[1] + overlap))
+            w = wy[:, None] * _ramp(width, cx, ex, overlap, scale)[None, :]
+            total[ey[0] * scale : ey[1] * scale, ex[0] * scale : ex[1] * scale] += w
+            raw.append((ey, ex, w))
+    tiles = []
+    for ey, ex, w in raw:
+        norm = w / total[ey[0] * scale : ey[1] * scale, ex[0] * scale : ex[1] * scale]
+        tiles.append(_Tile(ey[0], ey[1], ex[0], ex[1], norm.to(device, torch.float32)[None, None]))
+    return tiles
+
+
+@dataclass
+class UpscaleSummary:
+    input: Path
+    output: Path
+    frames_in: int
+    frames_out: int
+    size_in: tuple[int, int]
+    size_out: tuple[int, int]
+    seconds: float
+    model: str
+    precision: str
+    device: str
+    copied_streams: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def fps(self) -> float:
+        return self.frames_in / self.seconds if self.seconds > 0 else float("inf")
+
+    def line(self) -> str:
+        (hi, wi), (ho, wo) = self.size_in, self.size_out
+        copied = f", copied {', '.join(self.copied_streams)}" if self.copied_streams else ""
+        notes = "".join(f"; {n}" for n in self.notes)
+        return (
+            f"wrote {self.output}: {self.frames_out} frames {wi}x{hi} -> {wo}x{ho} in {self.seconds:.1f} s "
+            f"({self.fps:.1f} frames/s), model {self.model} ({self.precision}, {self.device}){copied}{notes}"
+        )
+
+
+class Upscaler:
+    """Runs a VSR model over frame streams, clips, video files and frame folders.
+
+    Args:
+        model: a model instance or a registered name (``None``: :func:`default_model_name`).
+        weights: weights file for a model given by name.
+        device: ``auto`` (an available accelerator, else CPU) or a torch device string.
+        precision: ``auto`` (bf16 on CPUs with native bf16 where its measured cost is negligible,
+            see :data:`BF16_COST_DB`; else fp32), ``fp32``, ``bf16`` or ``fp16``.
+        tile: LR tile core size in pixels (0: no tiling); ``tile_overlap`` context pixels per side.
+        chunk: input frames per temporal chunk for bidirectional models; ``warmup`` context frames
+            per side (default: the model's ``chunk_warmup``).
+    """
+
+    def __init__(
+        self,
+        model: VSRModel | str | None = None,
+        *,
+        weights: str | Path | None = None,
+        device: str | torch.device = "auto",
+        precision: Precision | str = "auto",
+        tile: int = 0,
+        tile_overlap: int = 16,
+        chunk: int = DEFAULT_CHUNK,
+        warmup: int | None = None,
+    ) -> None:
+        if tile < 0 or tile_overlap < 0:
+            raise VsrkitError(f"--tile and --tile-overlap must be >= 0, got {tile} and {tile_overlap}")
+        if chunk < 1:
+            raise VsrkitError(f"--chunk must be >= 1, got {chunk}")
+        self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        if model is None or isinstance(model, str):
+            name = model or default_model_name()
+            model = create_model(name, weights=weights)
+        self.model = model.eval().to(self.device)
+        self.name = getattr(model, "preset_name", model.arch)
+        self.dtype = choose_precision(self.model, self.device, str(precision))
+        if self.dtype != torch.float32 and self.device.type == "cpu":
+            # oneDNN's bf16 convolutions are fastest on NHWC activations.
+            self.model.to(memory_format=torch.channels_last)
+        self.tile, self.tile_overlap = tile, tile_overlap
+        self.chunk = chunk
+        self.warmup = model.chunk_warmup if warmup is None else warmup
+        if self.warmup < 0:
+            raise VsrkitError(f"warm-up must be >= 0, got {self.warmup}")
+        self.scale = int(model.scale)
+        self._tiles: list[_Tile] | None = None
+        self._tiles_for: tuple[int, int] | None = None
+
+    @property
+    def precision(self) -> str:
+        return {v: k for k, v in _DTYPES.items()}[self.dtype]
+
+    # ------------------------------------------------------------------ model calls
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        if self.dtype == torch.float32:
+            return contextlib.nullcontext()
+        # Autocast rather than casting the weights: convolutions run in low precision while skip
+        # connections and the recurrent feedback stay fp32 (casting everything costs more PSNR).
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    def _pad(self, x: Tensor) -> tuple[Tensor, int, int]:
+        m = self.model.size_multiple
+        h, w = x.shape[-2:]
+        ph, pw = (-h) % m, (-w) % m
+        if ph or pw:
+            lead = x.shape[:-3]
+            x = F.pad(x.reshape(-1, *x.shape[-3:]), (0, pw, 0, ph), mode="replicate")
+            x = x.reshape(*lead, *x.shape[-3:])
+        return x, h, w
+
+    def _step(self, window: Tensor, state: Any) -> tuple[Tensor, Any]:
+        model = self.model
+        assert isinstance(model, StreamingVSRModel)
+        window, h, w = self._pad(window)
+        if state is None:
+            state = model.initial_state(window[:, model.radius])
+        with self._autocast():
+            out, state = model.step(window, state)
+        return out[..., : h * self.scale, : w * self.scale].float(), state
+
+    def _clip(self, clip: Tensor) -> Tensor:
+        clip, h, w = self._pad(clip)
+        with self._autocast():
+            out = self.model(clip)
+        return out[..., : h * self.scale, : w * self.scale].float()
+
+    def _tiles_of(self, h: int, w: int) -> list[_Tile]:
+        if self._tiles_for != (h, w):
+            self._tiles = make_tiles(h, w, self.tile, self.tile_overlap, self.scale, self.device)
+            self._tiles_for = (h, w)
+        assert self._tiles is not None
+        return self._tiles
+
+    def _tiled(self, x: Tensor, run: Callable[[int, Tensor], Tensor]) -> Tensor:
+        """Apply ``run(tile_index, crop)`` to every tile of ``x`` (..., H, W) and blend the outputs."""
+        h, w = x.shape[-2:]
+        tiles = self._tiles_of(h, w)
+        if len(tiles) == 1:
+            return run(0, x)
+        s = self.scale
+        canvas: Tensor | None = None
+        for i, t in enumerate(tiles):
+            out = run(i, x[..., t.y0 : t.y1, t.x0 : t.x1])
+            if canvas is None:
+                canvas = out.new_zeros(*out.shape[:-2], h * s, w * s)
+            assert t.weight is not None
+            canvas[..., t.y0 * s : t.y1 * s, t.x0 * s : t.x1 * s] += out * t.weight
+        assert canvas is not None
+        return canvas
+
+    def _compose(self, out: Tensor, lr: Tensor) -> Tensor:
+        """RGB ``(N, 3, sH, sW)`` from model output ``(N, C, sH, sW)`` and the LR frames ``(N, 3, H, W)``."""
+        if out.shape[-3] == 3:
+            return out.clamp_(0, 1)
+        cbcr = rgb_to_ycbcr(lr)[:, 1:]
+        cbcr = imresize(cbcr, size=tuple(out.shape[-2:]))
+        return ycbcr_to_rgb(torch.cat([out, cbcr], dim=1)).clamp_(0, 1)
+
+    # ------------------------------------------------------------------ streams
+    @torch.inference_mode()
+    def stream(self, frames: Iterable[Tensor]) -> Iterator[Tensor]:
+        """Upscale LR frames ``(3, H, W)`` in [0, 1]; yields ``(temporal_scale, 3, sH, sW)`` per input frame.
+
+        Frames are pulled lazily: at most ``2 * radius + 1`` (streaming models) or
+        ``chunk + 2 * warmup`` (bidirectional models) LR frames are held at a time.
+        """
+        self._tiles_for = None
+        source = (f.to(self.device, torch.float32) for f in frames)
+        if isinstance(self.model, StreamingVSRModel):
+            yield from self._stream_steps(source)
+        else:
+            yield from self._stream_chunks(source)
+
+    def _stream_steps(self, source: Iterator[Tensor]) -> Iterator[Tensor]:
+        r = self.model.radius  # type: ignore[attr-defined]
+        buf: dict[int, Tensor] = {}
+        n: int | None = None  # total frames, once the source is exhausted
+        states: dict[int, Any] = {}
+        read = 0
+        t = 0
+
+        def fill(upto: int) -> None:
+            nonlocal read, n
+            while n is None and read <= upto:
+                frame = next(source, None)
+                if frame is None:
+                    n = read
+                    return
+                buf[read] = frame
+                read += 1
+
+        while True:
+            fill(t + r)
+            if n is not None and t >= n:
+                return
+            last = (n if n is not None else read) - 1
+            window = torch.stack([buf[min(max(i, 0), last)] for i in range(t - r, t + r + 1)])[None]
+
+            def run(i: int, crop: Tensor) -> Tensor:
+                out, states[i] = self._step(crop, states.get(i))
+                return out
+
+            out = self._tiled(window, run)
+            yield self._compose(out, window[:, r])
+            buf.pop(t - r, None)
+            t += 1
+
+    def _stream_chunks(self, source: Iterator[Tensor]) -> Iterator[Tensor]:
+        k = int(self.model.temporal_scale)
+        buf: dict[int, Tensor] = {}
+        n: int | None = None
+        read = 0
+        start = 0
+        while True:
+            want = start + self.chunk + self.warmup
+            while n is None and read < want:
+                frame = next(source, None)
+                if frame is None:
+                    n = read
+                    break
+                buf[read] = frame
+                read += 1
+            if n is not None and start >= n:
+                return
+            end = min(start + self.chunk, read)
+            a, b = max(0, start - self.warmup), min(read, want)
+            clip = torch.stack([buf[i] for i in range(a, b)])[None]
+            out = self._tiled(clip, lambda _i, crop: self._clip(crop))[0]
+            for t in range(start, end):
+                frames = out[(t - a) * k : (t - a + 1) * k]
+                yield self._compose(frames, buf[t][None].expand(k, -1, -1, -1))
+            for i in range(a, end - self.warmup):
+                buf.pop(i, None)
+            start = end
+
+    def upscale_clip(self, lr: Tensor) -> Tensor:
+        """``(T, 3, H, W)`` LR clip -> ``(T * temporal_scale, 3, sH, sW)`` RGB, through :meth:`stream`."""
+        if lr.ndim != 4 or lr.shape[1] != 3:
+            raise ValueError(f"expected (T, 3, H, W), got {tuple(lr.shape)}")
+        return torch.cat(list(self.stream(lr.unbind(0))))
+
+    # ------------------------------------------------------------------ files
+    def upscale(
+        self,
+        input: str | Path,
+        output: str | Path,
+        *,
+        codec: str | None = None,
+        crf: int | None = None,
+        fps: float = 25.0,
+        progress: bool | None = None,
+    ) -> UpscaleSummary:
+        """Upscale a video file or frame folder into a video file or frame folder.
+
+        Output goes to a hidden temporary name next to ``output`` and is renamed at the end, so an
+        interruption or error leaves nothing at ``output``. ``fps`` is used for frame-folder input.
+        """
+        src, dst = Path(input), Path(output)
+        out_is_video = _check_paths(src, dst)
+        start = time.perf_counter()
+        video_in: VideoInput | None = None
+        tmp: Path | None = None
+        sink: VideoOutput | None = None
+        try:
+            if src.is_dir():
+                paths = list_frames(src)
+                first = next(iter_sequence(src))[1]
+                h, w = first.shape[-2:]
+                total: int | None = len(paths)
+                time_base, rate = Fraction(1, 1) / Fraction(fps).limit_denominator(1001), Fraction(fps).limit_denominator(1001)
+                frames: Iterator[tuple[Tensor, int, int]] = (
+                    (f, i, 1) for i, (_, f) in enumerate(iter_sequence(src))
+                )
+                info = None
+            else:
+                video_in = VideoInput(src)
+                info = video_in.info
+                h, w, total = info.height, info.width, info.frames
+                time_base, rate = info.time_base, info.rate
+                frames = video_in.frames(lambda p: sink.copy_packet(p) if sink is not None else None)
+            if h < MIN_INPUT_SIZE or w < MIN_INPUT_SIZE:
+                raise InputError(src, f"frames are {w}x{h}; the minimum is {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}")
+            k = int(self.model.temporal_scale)
+            s = self.scale
+            # Hidden temporary name keeping the suffix, from which FFmpeg picks the container.
+            tmp = dst.with_name(f".{dst.name}.vsrkit-part{dst.suffix if out_is_video else ''}")
+            _remove(tmp)
+            if out_is_video:
+                sink = VideoOutput(
+                    tmp, width=w * s, height=h * s, time_base=time_base / k, rate=(rate * k) if rate else None,
+                    source=info, copy_from=video_in, codec=codec, crf=crf,
+                )
+            else:
+                tmp.mkdir()
+            timing: deque[tuple[int, int]] = deque()
+
+            def lr_frames() -> Iterator[Tensor]:
+                for frame, pts, dur in frames:
+                    timing.append((pts, dur))
+                    yield frame
+
+            count_in = count_out = 0
+            with _progress(progress, total, src.name) as advance:
+                for out in self.stream(lr_frames()):
+                    pts, dur = timing.popleft()
+                    for j in range(out.shape[0]):
+                        if sink is not None:
+                            sink.write(out[j], pts * k + j * dur, dur)
+                        else:
+                            write_image(tmp / f"{count_out:08d}.png", out[j])
+                        count_out += 1
+                    count_in += 1
+                    advance()
+            if sink is not None:
+                sink.close()
+                sink = None
+            if video_in is not None:
+                video_in.close()
+            if not out_is_video and dst.is_dir():
+                dst.rmdir()  # checked empty up front
+            tmp.replace(dst)
+            tmp = None
+        except BaseException:
+            if sink is not None:
+                sink.abort()
+            if video_in is not None:
+                video_in.close()
+            if tmp is not None:
+                _remove(tmp)
+            raise
+        seconds = time.perf_counter() - start
+        notes = []
+        if info is not None and info.matrix_guessed:
+            notes.append(f"input colour matrix untagged, assumed {info.matrix_name}")
+        return UpscaleSummary(
+            input=src, output=dst, frames_in=count_in, frames_out=count_out, size_in=(h, w),
+            size_out=(h * s, w * s), seconds=seconds, model=self.name, precision=self.precision,
+            device=str(self.device), copied_streams=info.copy_streams if info is not None and out_is_video else (),
+            notes=tuple(notes),
+        )
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink(missing_ok=True)
+
+
+def _check_paths(src: Path, dst: Path) -> bool:
+    """Validate input/output paths before any work; returns True for a video output."""
+    if not src.exists():
+        raise InputError(src, "input does not exist")
+    if src.is_file() and not is_video_path(src) and src.suffix.lower() in IMAGE_SUFFIXES:
+        raise InputError(src, "a single image is not a video; pass the folder of frames")
+    try:
+        same = src.resolve() == dst.resolve() or (dst.exists() and os.path.samefile(src, dst))
+    except OSError:
+        same = False
+    if same:
+        raise InputError(dst, "output is the same as the input")
+    if is_video_path(dst):
+        if dst.is_dir():
+            raise InputError(dst, "output is an existing folder but its name looks like a video file")
+        out_is_video = True
+    elif dst.is_dir() or dst.suffix == "":
+        if dst.is_dir() and any(dst.iterdir()):
+            raise InputError(dst, "output folder exists and is not empty")
+        out_is_video = False
+    else:
+        raise InputError(dst, f"unknown output type {dst.suffix!r}: use a video suffix (.mp4, .mkv, ...) or a folder")
+    parent = dst.absolute().parent
+    if not parent.is_dir():
+        raise InputError(dst, f"output folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(dst, f"output folder {parent} is not writable")
+    if src.is_dir() and dst.absolute().parent.resolve() == src.resolve():
+        raise InputError(dst, "output must not be inside the input frame folder")
+    return out_is_video
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool | None, total: int | None, label: str) -> Iterator[Callable[[], None]]:
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[fps]} frames/s"),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    )
+    task = progress.add_task(label, total=total, fps="-")
+    start = time.perf_counter()
+    done = 0
+
+    def advance() -> None:
+        nonlocal done
+        done += 1
+        elapsed = time.perf_counter() - start
+        progress.update(task, advance=1, fps=f"{done / elapsed:.1f}" if elapsed > 0 else "-")
+
+    with progress:
+        yield advance

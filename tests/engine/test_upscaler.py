@@ -1,0 +1,265 @@
+"""Upscaler: streaming equals whole-clip, chunked bidirectional equals whole-clip, tiling, precision,
+flat memory (lazy pulls) and the file path keeping timestamps, audio and colours."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from vsrkit import create_model
+from vsrkit.color import rgb_to_y
+from vsrkit.demo import flat, scene, write_sample_video
+from vsrkit.engine.upscaler import Upscaler, choose_precision, make_tiles
+from vsrkit.io.video import VideoInput
+from vsrkit.models.base import StreamingVSRModel, VSRModel
+
+
+class LocalConv(StreamingVSRModel):
+    """Stateless window model with a 2-pixel spatial receptive field (two 3x3 convs), RGB x2."""
+
+    arch = "test-local"
+    kind = "sliding-window"
+    radius = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scale = 2
+        self.body = nn.Sequential(nn.Conv2d(9, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 12, 3, padding=1))
+
+    def step(self, window: Tensor, state: None) -> tuple[Tensor, None]:
+        b, n, c, h, w = window.shape
+        out = F.pixel_shuffle(self.body(window.reshape(b, n * c, h, w)), 2)
+        return out + F.interpolate(window[:, 1], scale_factor=2, mode="nearest"), None
+
+
+class TemporalBlur(VSRModel):
+    """Bidirectional test model: ``depth`` temporal [1, 2, 1] filters (edge-replicated), so output t
+    depends on inputs t - depth .. t + depth; then ``temporal_scale`` frames per input (the frame and
+    its blends towards the next one) and nearest x2 upsampling."""
+
+    arch = "test-bidir"
+    kind = "bidirectional"
+
+    def __init__(self, depth: int = 2, temporal_scale: int = 1) -> None:
+        super().__init__()
+        self.scale = 2
+        self.depth = depth
+        self.temporal_scale = temporal_scale  # type: ignore[misc]
+        self.chunk_warmup = depth + (1 if temporal_scale > 1 else 0)  # type: ignore[misc]
+        self.mix = nn.Parameter(torch.tensor(0.7))
+
+    def forward(self, lr: Tensor) -> Tensor:
+        x = lr
+        for _ in range(self.depth):
+            p = torch.cat([x[:, :1], x, x[:, -1:]], dim=1)
+            x = (p[:, :-2] + 2 * p[:, 1:-1] + p[:, 2:]) / 4 * self.mix + x * (1 - self.mix)
+        k = self.temporal_scale
+        nxt = torch.cat([x[:, 1:], x[:, -1:]], dim=1)
+        frames = [x + (nxt - x) * (j / k) for j in range(k)]
+        x = torch.stack(frames, dim=2).flatten(1, 2)
+        b, t = x.shape[:2]
+        return F.interpolate(x.flatten(0, 1), scale_factor=2, mode="nearest").unflatten(0, (b, t))
+
+
+def _counting(frames: list[Tensor], log: list[int]):
+    for i, f in enumerate(frames):
+        log.append(i)
+        yield f
+
+
+def test_recurrent_stream_equals_whole_clip_and_y_is_kept() -> None:
+    model = create_model("rlsp-7-48", pretrained=False, filters=8).eval()
+    clip = torch.rand(5, 3, 12, 16)
+    up = Upscaler(model, device="cpu", precision="fp32")
+    out = up.upscale_clip(clip)
+    with torch.no_grad():
+        y = model(clip[None])[0]
+    assert out.shape == (5, 3, 48, 64)
+    # Chroma comes from bicubic LR Cb/Cr, luma from the model: the output's Y is the model's Y
+    # wherever RGB did not clip.
+    y_out = rgb_to_y(out)
+    inside = ((out > 0.01) & (out < 0.99)).all(dim=1, keepdim=True)
+    assert inside.float().mean() > 0.5
+    torch.testing.assert_close(y_out[inside], y.clamp(0, 1)[inside], atol=2e-3, rtol=0)
+
+
+def test_streaming_pulls_frames_lazily() -> None:
+    model = create_model("rlsp-7-48", pretrained=False, filters=8).eval()
+    up = Upscaler(model, device="cpu", precision="fp32")
+    log: list[int] = []
+    frames = [torch.rand(3, 8, 8) for _ in range(10)]
+    it = up.stream(_counting(frames, log))
+    next(it)
+    assert len(log) == 2  # frame 0 and its one look-ahead frame
+    next(it)
+    assert len(log) == 3
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 4])
+def test_bidirectional_chunks_equal_whole_clip(chunk: int) -> None:
+    model = TemporalBlur(depth=2).eval()
+    clip = torch.rand(11, 3, 6, 8)
+    with torch.no_grad():
+        whole = model(clip[None])[0].clamp(0, 1)
+    out = Upscaler(model, device="cpu", precision="fp32", chunk=chunk).upscale_clip(clip)
+    torch.testing.assert_close(out, whole, atol=1e-6, rtol=0)
+    # Without warm-up frames the chunk borders differ: the test can see a wrong warm-up.
+    cut = Upscaler(model, device="cpu", precision="fp32", chunk=chunk, warmup=0).upscale_clip(clip)
+    assert (cut - whole).abs().max() > 1e-3
+
+
+def test_bidirectional_holds_at_most_chunk_plus_warmup() -> None:
+    model = TemporalBlur(depth=2).eval()
+    up = Upscaler(model, device="cpu", precision="fp32", chunk=4)
+    log: list[int] = []
+    it = up.stream(_counting([torch.rand(3, 6, 6) for _ in range(30)], log))
+    next(it)
+    assert len(log) == 4 + 2
+
+
+def test_space_time_model_gives_temporal_scale_frames_per_input() -> None:
+    model = TemporalBlur(depth=1, temporal_scale=3).eval()
+    clip = torch.rand(7, 3, 6, 8)
+    with torch.no_grad():
+        whole = model(clip[None])[0].clamp(0, 1)
+    out = Upscaler(model, device="cpu", precision="fp32", chunk=2).upscale_clip(clip)
+    assert out.shape == (21, 3, 12, 16)
+    torch.testing.assert_close(out, whole, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize(("h", "w", "tile", "overlap"), [(30, 44, 8, 4), (17, 23, 6, 8), (64, 64, 20, 16)])
+def test_tile_weights_sum_to_one(h: int, w: int, tile: int, overlap: int) -> None:
+    s = 3
+    tiles = make_tiles(h, w, tile, overlap, s, torch.device("cpu"))
+    total = torch.zeros(h * s, w * s)
+    for t in tiles:
+        assert t.weight is not None
+        total[t.y0 * s : t.y1 * s, t.x0 * s : t.x1 * s] += t.weight[0, 0]
+    assert len(tiles) > 1
+    torch.testing.assert_close(total, torch.ones_like(total))
+
+
+def test_tiled_equals_untiled_within_receptive_field() -> None:
+    model = LocalConv().eval()
+    clip = torch.rand(4, 3, 37, 45)
+    ref = Upscaler(model, device="cpu", precision="fp32").upscale_clip(clip)
+    tiled = Upscaler(model, device="cpu", precision="fp32", tile=10, tile_overlap=6).upscale_clip(clip)
+    torch.testing.assert_close(tiled, ref, atol=1e-5, rtol=0)
+    # Overlap below the receptive field shows: the check is sensitive to seams.
+    seamy = Upscaler(model, device="cpu", precision="fp32", tile=10, tile_overlap=0).upscale_clip(clip)
+    assert (seamy - ref).abs().max() > 1e-3
+
+
+def test_recurrent_tiles_keep_one_state_each() -> None:
+    # RLSP's receptive field grows 7 px per frame through its state: with 2 frames it is 14 px, which
+    # a 32-px overlap (16 px trusted) covers, so tiles with their own states reproduce the full frame.
+    model = create_model("rlsp-7-48", pretrained=False, filters=8).eval()
+    clip = torch.rand(2, 3, 40, 52)
+    ref = Upscaler(model, device="cpu", precision="fp32").upscale_clip(clip)
+    tiled = Upscaler(model, device="cpu", precision="fp32", tile=16, tile_overlap=32).upscale_clip(clip)
+    torch.testing.assert_close(tiled, ref, atol=1e-4, rtol=0)
+
+
+def test_precision_choice_and_bf16_path_runs() -> None:
+    bicubic = create_model("bicubic")
+    assert choose_precision(bicubic, torch.device("cpu"), "auto") == torch.float32
+    assert choose_precision(bicubic, torch.device("cpu"), "bf16") == torch.bfloat16
+    model = create_model("rlsp-7-48", pretrained=False, filters=8).eval()
+    clip = torch.rand(3, 3, 12, 16) * 0.5 + 0.25
+    ref = Upscaler(model, device="cpu", precision="fp32").upscale_clip(clip)
+    low = Upscaler(model, device="cpu", precision="bf16").upscale_clip(clip)
+    assert low.dtype == torch.float32
+    assert (low - ref).abs().max() < 0.05
+
+
+def test_file_keeps_timestamps_audio_duration_and_colour(tmp_path: Path) -> None:
+    src = tmp_path / "vfr.mp4"
+    stamps = [0, 40, 80, 200, 233, 273, 400, 440, 480, 520, 560]  # ms; the last is the end
+    colour = (200, 60, 30)
+    write_sample_video(src, flat(colour, 32, 24), frames=10, timestamps=stamps, audio=True)
+    dst = tmp_path / "out.mp4"
+    summary = Upscaler("bicubic", device="cpu").upscale(src, dst, progress=False)
+    assert summary.frames_in == summary.frames_out == 10
+
+    def read(path: Path) -> tuple[list[float], list[np.ndarray], list[bytes], float, str]:
+        times, firsts = [], []
+        with VideoInput(path) as video:
+            pix = video.info.pix_fmt
+            for rgb, pts, dur in video.frames():
+                times.append(float(pts * video.info.time_base))
+                firsts.append(rgb[:, rgb.shape[1] // 2, rgb.shape[2] // 2].numpy())
+            end = float((pts + dur) * video.info.time_base)
+        with av.open(str(path)) as c:
+            audio = [bytes(p) for p in c.demux(audio=0) if p.size]
+        return times, firsts, audio, end, pix
+
+    t_in, _, a_in, end_in, _ = read(src)
+    t_out, colours, a_out, end_out, pix = read(dst)
+    assert t_in == pytest.approx([s / 1000 for s in stamps[:-1]], abs=1e-6)
+    assert t_out == t_in
+    assert len(a_in) > 10 and a_out == a_in
+    assert abs(end_out - end_in) <= 0.040
+    assert pix == "yuv420p"
+    expected = np.asarray(colour) / 255
+    for c in colours:
+        assert np.abs(c - expected).max() <= 2 / 255
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
+
+
+def test_ten_bit_stays_ten_bit_and_bt601_tag_is_kept(tmp_path: Path) -> None:
+    from av.video.reformatter import Colorspace
+
+    src = tmp_path / "ten.mkv"
+    write_sample_video(src, scene(32, 24, supersample=1), frames=3, fps=25, audio=False,
+                       pix_fmt="yuv420p10le", matrix=Colorspace.ITU601)
+    dst = tmp_path / "ten_x4.mkv"
+    Upscaler("bicubic", device="cpu").upscale(src, dst, progress=False)
+    with VideoInput(dst) as video:
+        assert video.info.pix_fmt == "yuv420p10le"
+        assert video.info.matrix == Colorspace.ITU601 and not video.info.matrix_guessed
+        assert (video.info.width, video.info.height) == (128, 96)
+
+
+def test_interrupt_leaves_no_output(tmp_path: Path) -> None:
+    src = write_sample_video(tmp_path / "in.mp4", scene(32, 24, supersample=1), frames=6, audio=True)
+    up = Upscaler("bicubic", device="cpu")
+    calls = 0
+    original = up._compose
+
+    def boom(*args: object) -> Tensor:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise KeyboardInterrupt
+        return original(*args)  # type: ignore[arg-type]
+
+    up._compose = boom  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        up.upscale(src, tmp_path / "out.mp4", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_realworld_street_video_made_from_folder(tmp_path: Path, shared) -> None:
+    folder = shared("data", "lr_only", "realworld_street")
+    frames = sorted(folder.iterdir())[:6]
+    from vsrkit.io.frames import read_image
+
+    first = read_image(frames[0])
+    src = write_sample_video(
+        tmp_path / "street.mp4", lambda t: (read_image(frames[t]) * 255).round().astype(np.uint8),
+        frames=len(frames), fps=Fraction(30000, 1001), audio=False,
+    )
+    assert first.shape == (360, 640, 3)
+    out = tmp_path / "street_frames"
+    summary = Upscaler("bicubic", device="cpu").upscale(src, out, progress=False)
+    assert summary.frames_out == 6
+    pngs = sorted(out.iterdir())
+    assert len(pngs) == 6 and pngs[0].suffix == ".png"
+    assert read_image(pngs[0]).shape == (1440, 2560, 3)
