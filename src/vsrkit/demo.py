@@ -102,6 +102,14 @@ def write_sample_video(
         video.codec_context.color_range = ColorRange.JPEG if full_range else ColorRange.MPEG
         if codec in ("libx264", "libx265"):
             video.options = {"crf": "12", "preset": "veryfast"}
+        durations: dict[int, int] = {}
+
+        def mux_video(packets: list[av.Packet]) -> None:
+            # x264 drops frame durations; without them the last frame's length is guessed.
+            for p in packets:
+                p.duration = p.duration or durations.pop(p.pts, 0)
+            container.mux(packets)
+
         sound = None
         if audio:
             sound = container.add_stream("aac", rate=48000)
@@ -112,9 +120,9 @@ def write_sample_video(
                 dst_color_range=ColorRange.JPEG if full_range else ColorRange.MPEG,
             )
             frame.pts, frame.time_base = timestamps[t], time_base
-            frame.duration = timestamps[t + 1] - timestamps[t]
-            container.mux(video.encode(frame))
-        container.mux(video.encode(None))
+            frame.duration = durations[frame.pts] = timestamps[t + 1] - timestamps[t]
+            mux_video(video.encode(frame))
+        mux_video(video.encode(None))
         if sound is not None:
             total = int(48000 * timestamps[frames] * time_base)
             for s in range(0, total, 1024):

@@ -10,7 +10,7 @@ from vsrkit.layers.warp import flow_warp
 
 pytest.importorskip("cv2", reason="optional extra vsrkit[flow]")
 
-from vsrkit.layers.classical_flow import DISFlow  # noqa: E402
+from vsrkit.layers.classical_flow import DISFlow
 
 
 def test_dis_recovers_a_translation_in_warp_convention() -> None:

@@ -23,13 +23,17 @@ TINY: dict[str, dict] = {
     "rlsp-7-128": {"filters": 8},
     "rlsp-7-256": {"filters": 8},
     "rlsp-rgb": {"filters": 8},
+    "mrvsr": {"filters": 8, "srnl_size": 8},
+    "rfs3": {"filters": 8},
     "hirn": {"mid_channels": 8, "num_blocks": 1, "extract_blocks": 1, "recon_blocks": 1, "deform_groups": 4, "hr_channels": 8},
     "hirn-tiny": {"mid_channels": 8, "deform_groups": 4},
+    "iart": {"embed_dim": 12, "num_layers": 1, "depth": 2, "num_heads": 2, "mid_channels": 8, "hr_channels": 8, "drop_path_rate": 0.0, "unused_layers": False},
+    "iart-tiny": {"embed_dim": 12},
     "cascade-bicubic-linear": {},
-    "davsr": {"mid_channels": 8, "num_extract_blocks": 1, "num_propagation_blocks": 1, "num_reconstruction_blocks": 1, "deform_groups": 4, "hr_channels": 8},
-    "davsr-tiny": {"mid_channels": 8, "interpolation": "linear"},
+    "davsr": {"mid_channels": 8, "num_extract_blocks": 1, "num_propagation_blocks": 1, "num_reconstruction_blocks": 1, "deform_groups": 4, "hr_channels": 8, "iterations": 2},
+    "davsr-tiny": {"mid_channels": 8, "hr_channels": 8, "iterations": 1},
 }
-INPUT_SIZE: dict[str, tuple[int, int, int]] = {}
+INPUT_SIZE: dict[str, tuple[int, int, int]] = {"davsr": (2, 8, 8), "davsr-tiny": (2, 8, 8)}
 DEFAULT_SIZE = (4, 12, 16)
 
 

@@ -20,7 +20,14 @@ def degrade_folder(src: Path, dst: Path, degradation: str, scale: int) -> int:
     appears at ``dst`` unless every frame was written.
     """
     from ..degradations import get_degradation
-    from ..io.frames import check_sequence, commit_dir, list_sequences, read_sequence, staging_dir, write_image
+    from ..io.frames import (
+        check_sequence,
+        commit_dir,
+        list_sequences,
+        read_sequence,
+        staging_dir,
+        write_image,
+    )
 
     deg = get_degradation(degradation)
     bits = getattr(deg, "bits", 8)

@@ -26,9 +26,8 @@ def _fmt(value: float, digits: int) -> str:
 
 
 def print_table(result: dict[str, Any], console: Console | None = None) -> None:
-    title = (
-        f"{result['model']} · {result['degradation']} · {result['protocol']}"
-        + (f" · {result['weights']}" if result.get("weights") else "")
+    title = f"{result['model']} · {result['degradation']} · {result['protocol']}" + (
+        f" · {result['weights']}" if result.get("weights") else ""
     )
     table = Table("sequence", "frames", "PSNR (dB)", "SSIM", title=title)
     for name, seq in result["sequences"].items():
@@ -43,16 +42,23 @@ def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     def evaluate_cmd(
         model: Annotated[str, typer.Option("--model", help="Registered model name (see `vsrkit models`).")],
-        dataset: Annotated[Path, typer.Option("--dataset", help="Folder of sequence folders, or one sequence.")],
+        dataset: Annotated[
+            Path, typer.Option("--dataset", help="Folder of sequence folders, or one sequence.")
+        ],
         degradation: Annotated[str, typer.Option("--degradation", help="bi, bd, gauss1.5, mrvsr, ...")],
         protocol: Annotated[str, typer.Option("--protocol", help="rlsp, mrvsr, basicsr-y, basicsr-rgb, ...")],
         weights: Annotated[
             Path | None, typer.Option("--weights", help="vsrkit .safetensors weights (default: shipped).")
         ] = None,
-        scale: Annotated[int | None, typer.Option("--scale", help="Scale factor (default: the model's).")] = None,
-        json_out: Annotated[Path | None, typer.Option("--json", help="Write the full result as JSON.")] = None,
+        scale: Annotated[
+            int | None, typer.Option("--scale", help="Scale factor (default: the model's).")
+        ] = None,
+        json_out: Annotated[
+            Path | None, typer.Option("--json", help="Write the full result as JSON.")
+        ] = None,
         save_frames: Annotated[
-            Path | None, typer.Option("--save-frames", help="Write outputs as DIR/<sequence>/<index:08d>.png.")
+            Path | None,
+            typer.Option("--save-frames", help="Write outputs as DIR/<sequence>/<index:08d>.png."),
         ] = None,
         device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N, mps.")] = "auto",
     ) -> None:

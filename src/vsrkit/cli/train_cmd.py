@@ -19,6 +19,10 @@ def register(app: typer.Typer) -> None:
             Optional[str],
             typer.Option("--resume", help="Checkpoint to continue from, or 'auto' for RUN_DIR/checkpoints/last.pt."),
         ] = None,
+        stop_at: Annotated[
+            Optional[int],
+            typer.Option("--stop-at", help="Checkpoint and stop at this iteration (resume later with --resume)."),
+        ] = None,
         print_config: Annotated[
             bool, typer.Option("--print-config", help="Print the resolved config as YAML and exit.")
         ] = False,
@@ -34,4 +38,4 @@ def register(app: typer.Typer) -> None:
             return
         from ..engine.train import train
 
-        train(cfg, resume=resume)
+        train(cfg, resume=resume, stop_at=stop_at)

@@ -18,26 +18,18 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset, Sampler
 
+from ..degradations import get_degradation
 from ..errors import VsrkitError
-from ..layers.resize import imresize
 from .motion import MotionRange, synthesize
 from .sources import ArraySequence, Clip
 
 
 def degrade(hr: Tensor, name: str, scale: int) -> Tensor:
-    """LR frames for HR ``(..., 3, H, W)`` in [0, 1], rounded to 8 bit like stored LR data."""
-    try:
-        from ..degradations import degrade as project_degrade
-    except ImportError:
-        project_degrade = None
-    if project_degrade is not None:
-        lr = project_degrade(hr, name, scale)
-    elif name == "bi":
-        # Until vsrkit.degradations lands: BI is by definition MATLAB imresize, our one resize.
-        lr = imresize(hr, scale=1 / scale)
-    else:
-        raise VsrkitError(f"degradation {name!r} needs vsrkit.degradations, which is not available")
-    return lr.clamp(0, 1).mul(255).round().div(255)
+    """LR frames of HR ``(T, 3, H, W)`` under a registered degradation (``bi``, ``bd``, ``gauss1.5``...).
+
+    Crops are multiples of the scale, so the degradation's mod-crop never changes the target.
+    """
+    return get_degradation(name).pair(hr, scale)[0]
 
 
 @dataclass

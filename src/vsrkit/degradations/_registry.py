@@ -95,7 +95,9 @@ def register_degradation(name: str, fn_or_obj: Degradation | Callable[[Tensor, i
     if hasattr(fn_or_obj, "pair"):
         obj = fn_or_obj
     elif callable(fn_or_obj):
-        obj = SpatialDegradation(name, fn_or_obj, description=(fn_or_obj.__doc__ or "").strip().split("\n")[0])
+        obj = SpatialDegradation(
+            name, fn_or_obj, description=(fn_or_obj.__doc__ or "").strip().split("\n")[0]
+        )
     else:
         raise TypeError(f"expected a callable or an object with pair(), got {fn_or_obj!r}")
     _DEGRADATIONS[name] = obj  # type: ignore[assignment]
@@ -110,7 +112,9 @@ def get_degradation(name: str) -> Degradation:
     try:
         return _DEGRADATIONS[name]
     except KeyError:
-        raise VsrkitError(f"unknown degradation {name!r}; available: {', '.join(list_degradations())}") from None
+        raise VsrkitError(
+            f"unknown degradation {name!r}; available: {', '.join(list_degradations())}"
+        ) from None
 
 
 def degrade(hr: Tensor, name: str, scale: int) -> Tensor:

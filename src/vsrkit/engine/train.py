@@ -16,6 +16,7 @@ import random
 import signal
 import time
 from contextlib import nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from ..color import rgb_to_y
 from ..data.corpus import load_manifest, prepare_default_corpus
 from ..data.dataset import IterationBatchSampler, Photo, SampleSpec, Source, TrainDataset
 from ..data.motion import MotionRange
+from ..degradations import get_degradation
 from ..data.sources import ArraySequence, Clip, frame_folder_clips, read_video_array, reds_clips, vimeo_clips
 from ..errors import ConfigError, InputError, VsrkitError
 from ..models import create_model
@@ -223,8 +225,23 @@ class _StopFlag:
 
 
 # ------------------------------------------------------------------------------------------ train
-def train(cfg: TrainConfig, *, resume: str | Path | None = None, log=print) -> Path:
-    """Train per ``cfg``; returns the run folder. ``resume``: a checkpoint path or ``"auto"``."""
+@dataclass
+class TrainResult:
+    run_dir: Path
+    iteration: int
+    model: VSRModel
+    # The EMA model when EMA is on, else ``model``.
+    eval_model: VSRModel
+    finished: bool
+
+
+def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | None = None,
+          log=print) -> TrainResult:
+    """Train per ``cfg``. ``resume``: a checkpoint path or ``"auto"`` (RUN_DIR/checkpoints/last.pt if any).
+
+    ``stop_at``: checkpoint and return at that iteration (to split a run over several sessions); the
+    schedule still follows ``cfg.iterations``.
+    """
     rank, world, local_rank = _dist_info()
     device = _pick_device(cfg, local_rank)
     if world > 1 and not dist.is_initialized():
@@ -252,6 +269,14 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, log=print) -> P
     np.random.seed(cfg.seed)
     torch.manual_seed(cfg.seed)
 
+    # Every user-facing check before any heavy work or output.
+    for i, p in enumerate(cfg.val.paths):
+        _path(p, f"val.paths.{i}")
+    for key, name in (("data.degradation", cfg.data.degradation), ("val.degradation", cfg.val.degradation)):
+        try:
+            get_degradation(name)
+        except VsrkitError as exc:
+            raise ConfigError(f"{key}: {exc}") from None
     sources = build_sources(cfg, log=say)
     spec = SampleSpec(
         scale=cfg.data.scale, num_frames=cfg.data.num_frames, lr_crop=cfg.data.lr_crop,
@@ -260,9 +285,6 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, log=print) -> P
         motion=MotionRange(**vars(cfg.data.motion)),
     )
     dataset = TrainDataset(sources, spec, cfg.seed)
-    for i, p in enumerate(cfg.val.paths):
-        _path(p, f"val.paths.{i}")
-
     pretrained = cfg.model.weights is not None
     model = create_model(cfg.model.name, weights=cfg.model.weights, pretrained=pretrained, **cfg.model.kwargs)
     if model.scale != cfg.data.scale:
@@ -311,7 +333,8 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, log=print) -> P
         except ImportError:
             say("tensorboard not installed: no TensorBoard logs (pip install 'vsrkit[train]')")
 
-    sampler = IterationBatchSampler(cfg.data.batch_size, start_iteration=start, iterations=cfg.iterations,
+    end = cfg.iterations if stop_at is None else min(cfg.iterations, stop_at)
+    sampler = IterationBatchSampler(cfg.data.batch_size, start_iteration=start, iterations=end,
                                     rank=rank, world_size=world)
     loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.data.workers,
                         worker_init_fn=_worker_init if cfg.data.workers > 0 else None,
@@ -421,7 +444,7 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, log=print) -> P
                     dist.barrier()
 
             stop_now = _all_true(stop.signal is None, device, world) is False
-            if (cfg.checkpoint_every and it % cfg.checkpoint_every == 0) or stop_now or it == cfg.iterations:
+            if (cfg.checkpoint_every and it % cfg.checkpoint_every == 0) or stop_now or it == end:
                 write_checkpoint(it)
             if stop_now:
                 stopped_by = stop.signal
@@ -430,17 +453,20 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, log=print) -> P
 
     if writer is not None:
         writer.close()
-    if is_main and stopped_by is None:
-        eval_model = ema.module if ema is not None else model
+    finished = stopped_by is None and it >= cfg.iterations
+    eval_model = ema.module if ema is not None else model
+    if is_main and finished:
         export = Path(cfg.export)
         export = export if export.is_absolute() else run_dir / export
         metrics = {"best_val": best, "skipped_nonfinite": counters["skipped_nonfinite"],
                    "wall_time_s": wall_time(), "history": history}
         _export(eval_model, export, cfg, it, metrics)
         say(f"done: {it} iterations, {wall_time() / 60:.1f} min; weights {export}")
+    elif is_main and stopped_by is None:
+        say(f"paused at iteration {it} (stop_at); continue with --resume")
     if world > 1:
         dist.barrier()
-    return run_dir
+    return TrainResult(run_dir, it, model, eval_model, finished)
 
 
 def train_from_checkpoint_config(path: str | Path) -> TrainConfig:

@@ -22,6 +22,7 @@ import contextlib
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -485,6 +486,8 @@ class Upscaler:
         notes = []
         if info is not None and info.matrix_guessed:
             notes.append(f"input colour matrix untagged, assumed {info.matrix_name}")
+        if info is not None and info.copy_streams and not out_is_video:
+            notes.append(f"not written to a frame folder: {', '.join(info.copy_streams)}")
         return UpscaleSummary(
             input=src, output=dst, frames_in=count_in, frames_out=count_out, size_in=(h, w),
             size_out=(h * s, w * s), seconds=seconds, model=self.name, precision=self.precision,
@@ -525,8 +528,11 @@ def _check_paths(src: Path, dst: Path) -> bool:
     parent = dst.absolute().parent
     if not parent.is_dir():
         raise InputError(dst, f"output folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InputError(dst, f"output folder {parent} is not writable")
+    try:
+        # Create a file rather than ask os.access: root passes access() on read-only mounts.
+        tempfile.TemporaryFile(dir=parent).close()
+    except OSError:
+        raise InputError(dst, f"output folder {parent} is not writable") from None
     if src.is_dir() and dst.absolute().parent.resolve() == src.resolve():
         raise InputError(dst, "output must not be inside the input frame folder")
     return out_is_video

@@ -208,7 +208,8 @@ def write_image(path: str | Path, frame: Tensor, *, bits: int = 8) -> None:
     codec = av.CodecContext.create("png", "w")
     codec.width, codec.height = arr16.shape[1], arr16.shape[0]
     codec.pix_fmt = "rgb48be"
-    video = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr16), format="rgb48le").reformat(format="rgb48be")
+    video = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr16), format="rgb48le")
+    video = video.reformat(format="rgb48be")
     data = b"".join(bytes(p) for p in [*codec.encode(video), *codec.encode(None)])
     Path(path).write_bytes(data)
 

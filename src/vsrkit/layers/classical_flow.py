@@ -59,9 +59,11 @@ class DISFlow(nn.Module):
         dis = cv2.DISOpticalFlow_create(presets[self.preset])
         a, b = self._gray(ref.float()), self._gray(supp.float())
         n, h, w = a.shape
-        if min(h, w) < 8:
-            # DIS needs at least one 8×8 patch; on smaller frames "no motion" is the honest answer.
-            return ref.new_zeros(n, 2, h, w)
-        flows = [dis.calc(a[i], b[i], None) for i in range(n)]
+        # DIS rejects frames smaller than its patches: edge-pad tiny frames, crop the flow back.
+        ph, pw = max(0, 16 - h), max(0, 16 - w)
+        if ph or pw:
+            a = np.pad(a, ((0, 0), (0, ph), (0, pw)), mode="edge")
+            b = np.pad(b, ((0, 0), (0, ph), (0, pw)), mode="edge")
+        flows = [dis.calc(a[i], b[i], None)[:h, :w] for i in range(n)]
         flow = torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2)
         return flow.to(device=ref.device, dtype=ref.dtype).contiguous()

@@ -64,28 +64,28 @@ def modulated_deform_conv2d(
         raise ValueError(f"mask must be {(b, deform_groups * k, ho, wo)}, got {tuple(mask.shape)}")
 
     dev, dt = offset.device, offset.dtype
-    off = offset.view(b, deform_groups, k, 2, ho, wo)
-    tap_y = (torch.arange(kh, device=dev, dtype=dt) * dh).repeat_interleave(kw).view(1, 1, k, 1, 1)
-    tap_x = (torch.arange(kw, device=dev, dtype=dt) * dw).repeat(kh).view(1, 1, k, 1, 1)
-    out_y = (torch.arange(ho, device=dev, dtype=dt) * sh - ph).view(1, 1, 1, ho, 1)
-    out_x = (torch.arange(wo, device=dev, dtype=dt) * sw - pw).view(1, 1, 1, 1, wo)
+    off = offset.reshape(b, deform_groups, k, 2, ho, wo)
+    tap_y = (torch.arange(kh, device=dev, dtype=dt) * dh).repeat_interleave(kw).reshape(1, 1, k, 1, 1)
+    tap_x = (torch.arange(kw, device=dev, dtype=dt) * dw).repeat(kh).reshape(1, 1, k, 1, 1)
+    out_y = (torch.arange(ho, device=dev, dtype=dt) * sh - ph).reshape(1, 1, 1, ho, 1)
+    out_x = (torch.arange(wo, device=dev, dtype=dt) * sw - pw).reshape(1, 1, 1, 1, wo)
     py = out_y + tap_y + off[:, :, :, 0]
     px = out_x + tap_x + off[:, :, :, 1]
     # Pixel coordinates to grid_sample's align_corners=False frame: exact for every size, including 1.
     grid = torch.stack(((2.0 * px + 1.0) / w - 1.0, (2.0 * py + 1.0) / h - 1.0), dim=-1)
-    grid = grid.view(b * deform_groups, k * ho, wo, 2).to(x.dtype)
+    grid = grid.reshape(b * deform_groups, k * ho, wo, 2).to(x.dtype)
     cols = F.grid_sample(
         x.reshape(b * deform_groups, cin // deform_groups, h, w), grid,
         mode="bilinear", padding_mode="zeros", align_corners=False,
-    ).view(b, deform_groups, cin // deform_groups, k, ho, wo)
+    ).reshape(b, deform_groups, cin // deform_groups, k, ho, wo)
     if mask is not None:
-        cols = cols * mask.view(b, deform_groups, 1, k, ho, wo).to(x.dtype)
+        cols = cols * mask.reshape(b, deform_groups, 1, k, ho, wo).to(x.dtype)
     # Channel c of input = group g * (cin / dg) + c', so this view is the conv's (Cin, k) order.
     cols = cols.reshape(b, groups, cin_g * k, ho * wo)
     wmat = weight.reshape(groups, cout // groups, cin_g * k)
     out = torch.einsum("gok,bgkl->bgol", wmat, cols).reshape(b, cout, ho, wo)
     if bias is not None:
-        out = out + bias.view(1, cout, 1, 1)
+        out = out + bias.reshape(1, cout, 1, 1)
     return out
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from .dcn import modulated_deform_conv2d, ModulatedDeformConv2d
+from .dcn import ModulatedDeformConv2d, modulated_deform_conv2d
 from .warp import compose_flows, flow_warp
 
 

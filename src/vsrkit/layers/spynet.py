@@ -22,6 +22,7 @@ weights, so they are not stored in vsrkit files (converters drop BasicSR's ``mea
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -42,7 +43,7 @@ class SPyNetBasicModule(nn.Module):
         super().__init__()
         chans = (8, 32, 64, 32, 16, 2)
         layers: list[nn.Module] = []
-        for i, (cin, cout) in enumerate(zip(chans[:-1], chans[1:])):
+        for i, (cin, cout) in enumerate(itertools.pairwise(chans)):
             layers.append(nn.Conv2d(cin, cout, 7, 1, 3))
             if i < len(chans) - 2:
                 layers.append(nn.ReLU(inplace=False))
@@ -58,8 +59,8 @@ class SPyNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.basic_module = nn.ModuleList([SPyNetBasicModule() for _ in range(LEVELS)])
-        self.register_buffer("mean", torch.tensor(_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(_STD).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("mean", torch.tensor(_MEAN).reshape(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(_STD).reshape(1, 3, 1, 1), persistent=False)
 
     def _process(self, ref: Tensor, supp: Tensor) -> Tensor:
         refs = [(ref - self.mean) / self.std]
@@ -93,5 +94,5 @@ class SPyNet(nn.Module):
         ref_r = F.interpolate(ref, size=(h32, w32), mode="bilinear", align_corners=False)
         supp_r = F.interpolate(supp, size=(h32, w32), mode="bilinear", align_corners=False)
         flow = F.interpolate(self._process(ref_r, supp_r), size=(h, w), mode="bilinear", align_corners=False)
-        scale = torch.tensor([w / w32, h / h32], dtype=flow.dtype, device=flow.device).view(1, 2, 1, 1)
+        scale = torch.tensor([w / w32, h / h32], dtype=flow.dtype, device=flow.device).reshape(1, 2, 1, 1)
         return flow * scale

@@ -88,12 +88,22 @@ class Protocol:
         ``frames`` holds the scored frames only, in order (frame ``skip_start`` first).
         """
         if output.ndim != 4 or target.ndim != 4:
-            raise ValueError(f"expected (T, C, H, W) tensors, got {tuple(output.shape)} and {tuple(target.shape)}")
+            raise ValueError(
+                f"expected (T, C, H, W) tensors, got {tuple(output.shape)} and {tuple(target.shape)}"
+            )
         if target.shape[-3] != 3:
             raise ValueError(f"target must be RGB, got {target.shape[-3]} channels")
         if output.shape[0] != target.shape[0] or output.shape[-2:] != target.shape[-2:]:
             raise VsrkitError(
                 f"model output {tuple(output.shape)} does not match the target {tuple(target.shape)}"
+            )
+        h, w = target.shape[-2:]
+        # Valid-window SSIM needs the window to fit after the crop; zero padding needs one pixel.
+        need = 2 * self.crop + (11 if self.ssim_padding == "valid" else 1)
+        if min(h, w) < need:
+            raise VsrkitError(
+                f"frames of {h}x{w} are too small for protocol {self.name!r} (crop {self.crop} per side "
+                f"and an 11-pixel SSIM window need at least {need}x{need})"
             )
         idx = self.frame_range(output.shape[0])
         if len(idx) <= 0:

@@ -141,7 +141,7 @@ class TemporalAttention(nn.Module):
     def forward(self, frames: Tensor) -> Tensor:
         b, n, c, h, w = frames.shape
         emb_ref = self.tAtt_2(frames[:, self.center])
-        emb = self.tAtt_1(frames.reshape(b * n, c, h, w)).view(b, n, -1, h, w)
+        emb = self.tAtt_1(frames.reshape(b * n, c, h, w)).reshape(b, n, -1, h, w)
         prob = torch.sigmoid((emb * emb_ref.unsqueeze(1)).sum(dim=2, keepdim=True))
         weighted = (frames * prob).reshape(b, n * c, h, w)
         att = self.lrelu(self.sAtt_1(weighted))
@@ -158,7 +158,7 @@ class WaveletAttention(nn.Module):
         b, c, h, w = x.shape
         bands = haar_dwt(x).transpose(1, 2).reshape(b * 4, c, h // 2, w // 2)
         up = F.interpolate(bands, scale_factor=2, mode="bicubic", align_corners=False)
-        gates = torch.sigmoid(up).view(b, 4, c, h, w)
+        gates = torch.sigmoid(up).reshape(b, 4, c, h, w)
         return (x.unsqueeze(1) * gates).reshape(b, 4 * c, h, w)
 
 
@@ -191,11 +191,14 @@ class HiRN(VSRModel):
         hr_channels: int = 64,
         flow: Literal["spynet", "dis"] = "spynet",
         official_quirks: bool = False,
+    scale: int = 4,
     ) -> None:
         super().__init__()
+        if scale != 4:
+            raise ValueError(f"the architecture is fixed at x4 (two PixelShuffle x2 stages), got scale={scale}")
         if flow not in ("spynet", "dis"):
             raise ValueError(f"flow must be 'spynet' or 'dis', got {flow!r}")
-        self.scale = 4
+        self.scale = scale
         self.mid_channels = mid_channels
         self.official_quirks = official_quirks
         c = mid_channels
@@ -226,8 +229,8 @@ class HiRN(VSRModel):
         b, t, c, h, w = lr.shape
         a = lr[:, :-1].reshape(-1, c, h, w)
         z = lr[:, 1:].reshape(-1, c, h, w)
-        backward = self.spynet(a, z).view(b, t - 1, 2, h, w)
-        forward = self.spynet(z, a).view(b, t - 1, 2, h, w)
+        backward = self.spynet(a, z).reshape(b, t - 1, 2, h, w)
+        forward = self.spynet(z, a).reshape(b, t - 1, 2, h, w)
         return forward, backward
 
     # -- stage 1 -----------------------------------------------------------------------------
@@ -300,8 +303,8 @@ class HiRN(VSRModel):
         ph, pw = h % 2, w % 2
         x = F.pad(lr.reshape(b * t, c, h, w), (0, pw, 0, ph), mode="replicate") if ph or pw else lr.reshape(b * t, c, h, w)
         hp, wp = h + ph, w + pw
-        x5 = x.view(b, t, c, hp, wp)
-        spatial = self.feat_extract(x).view(b, t, -1, hp, wp)
+        x5 = x.reshape(b, t, c, hp, wp)
+        spatial = self.feat_extract(x).reshape(b, t, -1, hp, wp)
         feats: dict[str, list[Tensor]] = {"spatial": list(spatial.unbind(1))}
         if t > 1:
             flows_f, flows_b = self.compute_flow(x5)

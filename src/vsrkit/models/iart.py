@@ -88,26 +88,26 @@ class ImplicitWarp(nn.Module):
         n, c, h, w = tgt.shape
         if src.shape != tgt.shape or flow.shape != (n, 2, h, w):
             raise ValueError(f"src {tuple(src.shape)}, tgt {tuple(tgt.shape)}, flow {tuple(flow.shape)} do not match")
-        ys = torch.arange(h, device=flow.device, dtype=flow.dtype).view(1, h, 1)
-        xs = torch.arange(w, device=flow.device, dtype=flow.dtype).view(1, 1, w)
+        ys = torch.arange(h, device=flow.device, dtype=flow.dtype).reshape(1, h, 1)
+        xs = torch.arange(w, device=flow.device, dtype=flow.dtype).reshape(1, 1, w)
         qy, qx = ys + flow[:, 1], xs + flow[:, 0]
         fy, fx = torch.floor(qy), torch.floor(qx)
         dy, dx = qy - fy, qx - fx  # fractional offsets: the query's encoding, and the flow's gradient path
         k2 = self.window * self.window
-        rows = (fy.long().view(n, h * w, 1) + self.window_offsets[:, 0]).clamp(0, h - 1)
-        cols = (fx.long().view(n, h * w, 1) + self.window_offsets[:, 1]).clamp(0, w - 1)
-        idx = (rows * w + cols).view(n, 1, h * w * k2).expand(n, c, h * w * k2)
-        keys = src.reshape(n, c, h * w).gather(2, idx).view(n, c, h * w, k2).permute(0, 2, 3, 1)
+        rows = (fy.long().reshape(n, h * w, 1) + self.window_offsets[:, 0]).clamp(0, h - 1)
+        cols = (fx.long().reshape(n, h * w, 1) + self.window_offsets[:, 1]).clamp(0, w - 1)
+        idx = (rows * w + cols).reshape(n, 1, h * w * k2).expand(n, c, h * w * k2)
+        keys = src.reshape(n, c, h * w).gather(2, idx).reshape(n, c, h * w, k2).permute(0, 2, 3, 1)
         keys = keys + self.window_encoding.to(keys.dtype)  # (n, hw, k2, c)
         norm_y = dy.reshape(n, h * w) / (self.window + 1e-6) * 2 * math.pi
         norm_x = dx.reshape(n, h * w) / (self.window + 1e-6) * 2 * math.pi
         query = tgt.flatten(2).transpose(1, 2) + _sine_encoding(norm_y, norm_x, c // 2, self.pe_temperature).to(tgt.dtype)
         heads, hd = self.num_heads, self.dim // self.num_heads
-        q = self.q(query).view(n * h * w, heads, 1, hd)
-        k = self.k(keys).view(n * h * w, k2, heads, hd).transpose(1, 2)
-        v = self.v(keys).view(n * h * w, k2, heads, hd).transpose(1, 2)
+        q = self.q(query).reshape(n * h * w, heads, 1, hd)
+        k = self.k(keys).reshape(n * h * w, k2, heads, hd).transpose(1, 2)
+        v = self.v(keys).reshape(n * h * w, k2, heads, hd).transpose(1, 2)
         attn = torch.softmax((q * self.scale) @ k.transpose(-2, -1), dim=-1)
-        out = (attn @ v).view(n, h, w, self.dim)
+        out = (attn @ v).reshape(n, h, w, self.dim)
         return out.permute(0, 3, 1, 2).contiguous()
 
 
@@ -115,12 +115,12 @@ class ImplicitWarp(nn.Module):
 
 def _window_partition(x: Tensor, ws: tuple[int, int, int]) -> Tensor:
     b, d, h, w, c = x.shape
-    x = x.view(b, d // ws[0], ws[0], h // ws[1], ws[1], w // ws[2], ws[2], c)
+    x = x.reshape(b, d // ws[0], ws[0], h // ws[1], ws[1], w // ws[2], ws[2], c)
     return x.permute(0, 1, 3, 5, 2, 4, 6, 7).reshape(-1, ws[0] * ws[1] * ws[2], c)
 
 
 def _window_reverse(windows: Tensor, ws: tuple[int, int, int], b: int, d: int, h: int, w: int) -> Tensor:
-    x = windows.view(b, d // ws[0], h // ws[1], w // ws[2], ws[0], ws[1], ws[2], -1)
+    x = windows.reshape(b, d // ws[0], h // ws[1], w // ws[2], ws[0], ws[1], ws[2], -1)
     return x.permute(0, 1, 4, 2, 5, 3, 6, 7).reshape(b, d, h, w, -1)
 
 
@@ -159,15 +159,15 @@ class WindowAttention3D(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor | None) -> Tensor:
         b, n, c = x.shape
-        qkv = self.qkv(x).view(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
+        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, c // self.num_heads).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         attn = (q * self.scale) @ k.transpose(-2, -1)
         bias = self.relative_position_bias_table[self.relative_position_index[:n, :n].reshape(-1)]
-        attn = attn + bias.view(n, n, -1).permute(2, 0, 1).unsqueeze(0)
+        attn = attn + bias.reshape(n, n, -1).permute(2, 0, 1).unsqueeze(0)
         if mask is not None:
             nw = mask.shape[0]
-            attn = attn.view(b // nw, nw, self.num_heads, n, n) + mask.unsqueeze(1).unsqueeze(0)
-            attn = attn.view(-1, self.num_heads, n, n)
+            attn = attn.reshape(b // nw, nw, self.num_heads, n, n) + mask.unsqueeze(1).unsqueeze(0)
+            attn = attn.reshape(-1, self.num_heads, n, n)
         attn = torch.softmax(attn, dim=-1)
         return self.proj((attn @ v).transpose(1, 2).reshape(b, n, c))
 
@@ -205,7 +205,7 @@ class SwinBlock3D(nn.Module):
         return x / keep * torch.rand(x.shape[0], *([1] * (x.ndim - 1)), device=x.device, dtype=x.dtype).add_(keep).floor_()
 
     def forward(self, x: Tensor) -> Tensor:
-        b, t, h, w, c = x.shape
+        b, t, h, w, _ = x.shape
         ws = self.window
         shortcut = x
         x = self.norm1(x)
@@ -257,7 +257,7 @@ class RSTB3D(nn.Module):
             else:
                 y = blk(y)
         y = self.conv(y.permute(0, 1, 4, 2, 3).reshape(n * t, c, h, w))
-        return y.view(n, t, c, h, w).permute(0, 1, 3, 4, 2) + x
+        return y.reshape(n, t, c, h, w).permute(0, 1, 3, 4, 2) + x
 
 
 class _PatchNorm(nn.Module):
@@ -300,7 +300,7 @@ class SwinIRFM(nn.Module):
             nn.init.zeros_(m.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        n, t, c, h, w = x.shape
+        t = x.shape[1]
         centre = x[:, t // 2]
         y = self.patch_embed.norm(x.permute(0, 1, 3, 4, 2))  # (n, t, h, w, c)
         for layer in self.layers:
@@ -335,13 +335,16 @@ class IART(VSRModel):
         flow: Literal["spynet", "dis"] = "spynet",
         use_checkpoint: bool = False,
         unused_layers: bool = True,
+    scale: int = 4,
     ) -> None:
         super().__init__()
+        if scale != 4:
+            raise ValueError(f"the architecture is fixed at x4 (two PixelShuffle x2 stages), got scale={scale}")
         if flow not in ("spynet", "dis"):
             raise ValueError(f"flow must be 'spynet' or 'dis', got {flow!r}")
         if window_frames != 3:
             raise ValueError(f"the propagation stacks 3 frames, so window_frames must be 3, got {window_frames}")
-        self.scale = 4
+        self.scale = scale
         self.embed_dim = embed_dim
         self.spynet: nn.Module = SPyNet() if flow == "spynet" else DISFlow()
         self.conv_first = nn.Conv2d(3, embed_dim, 3, 1, 1)
@@ -366,7 +369,7 @@ class IART(VSRModel):
         b, t, c, h, w = lr.shape
         a = lr[:, :-1].reshape(-1, c, h, w)
         z = lr[:, 1:].reshape(-1, c, h, w)
-        return self.spynet(z, a).view(b, t - 1, 2, h, w), self.spynet(a, z).view(b, t - 1, 2, h, w)
+        return self.spynet(z, a).reshape(b, t - 1, 2, h, w), self.spynet(a, z).reshape(b, t - 1, 2, h, w)
 
     def _branch(self, source: list[Tensor], flows_f: Tensor, flows_b: Tensor, name: str) -> list[Tensor]:
         t = len(source)
@@ -395,7 +398,7 @@ class IART(VSRModel):
         if lr.ndim != 5 or lr.shape[2] != 3:
             raise ValueError(f"expected (B, T, 3, H, W), got {tuple(lr.shape)}")
         b, t, c, h, w = lr.shape
-        spatial = self.conv_first(lr.reshape(b * t, c, h, w)).view(b, t, -1, h, w)
+        spatial = self.conv_first(lr.reshape(b * t, c, h, w)).reshape(b, t, -1, h, w)
         if t > 1:
             flows_f, flows_b = self.compute_flow(lr)
         else:

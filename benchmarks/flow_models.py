@@ -1,0 +1,88 @@
+"""Seconds per frame and peak memory of the flow-aligned models on CPU at Vid4 size.
+
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/flow_models.py [--models hirn iart] [--frames 5]
+                                                                 [--size 144 180] [--threads 2]
+
+Each model runs in a fresh subprocess (so ``ru_maxrss`` is its own high-water mark) on the first
+``--frames`` LR frames of Vid4 calendar BI×4 (MATLAB oracle, 180×144) when ../shared is present,
+else on random frames of ``--size``. Random-init weights: speed and memory do not depend on them.
+One untimed warm-up run on 2 frames precedes the timed whole-clip forward (``torch.no_grad``,
+fp32). The machine may be shared: the load average is printed next to every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+
+def _one(name: str, frames: int, size: tuple[int, int], threads: int) -> dict:
+    import torch
+
+    from vsrkit import create_model
+    from vsrkit.io.frames import read_sequence
+    from vsrkit.shared import shared_path
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    folder = shared_path("data", "vid4", "oracle", "calendar_BIx4_matlab")
+    if folder.is_dir():
+        clip = read_sequence(folder)[:frames].unsqueeze(0)
+        source = "vid4 calendar BIx4"
+    else:
+        clip = torch.rand(1, frames, 3, *size)
+        source = "random"
+    model = create_model(name, pretrained=False).eval()
+    base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with torch.no_grad():
+        model(clip[:, :2])
+        start, cpu0 = time.perf_counter(), time.process_time()
+        out = model(clip)
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    return {
+        "model": name,
+        "params": sum(p.numel() for p in model.parameters()),
+        "input": f"{clip.shape[1]}x{clip.shape[-1]}x{clip.shape[-2]} ({source})",
+        "output": "x".join(map(str, out.shape[-2:][::-1])),
+        "s_per_frame": wall / clip.shape[1],
+        "cpu_s_per_frame": cpu / clip.shape[1],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_before_forward_mb": base_rss / 1024,
+        "threads": threads,
+        "load": " ".join(f"{v:.1f}" for v in os.getloadavg()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", nargs="+", default=["hirn", "iart"])
+    parser.add_argument("--frames", type=int, default=5)
+    parser.add_argument("--size", type=int, nargs=2, default=(144, 180), metavar=("H", "W"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(_one(args.one, args.frames, tuple(args.size), args.threads)))
+        return
+    for name in args.models:
+        cmd = [sys.executable, __file__, "--one", name, "--frames", str(args.frames),
+               "--size", *map(str, args.size), "--threads", str(args.threads)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            print(f"{name}: failed\n{proc.stderr.strip()}", file=sys.stderr)
+            sys.exit(1)
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        print(
+            f"{r['model']:10s} {r['params']:>11,} params  {r['input']} -> {r['output']}  "
+            f"{r['s_per_frame']:.2f} s/frame (cpu {r['cpu_s_per_frame']:.2f})  peak RSS {r['peak_rss_mb']:.0f} MB  "
+            f"threads {r['threads']}  load {r['load']}"
+        )
+
+
+if __name__ == "__main__":
+    main()

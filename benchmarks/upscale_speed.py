@@ -1,0 +1,203 @@
+"""Upscaler speed on this machine: model frames/s (fp32, bf16), GFLOP/s and fraction of peak,
+onnxruntime fp32 on the same exported network in the same run, and end-to-end mp4 -> mp4.
+
+    python benchmarks/upscale_speed.py            # speed (random-init weights: speed does not
+                                                  # depend on them)
+    python benchmarks/upscale_speed.py --quality  # bf16 Y-PSNR cost on Vid4 (official RLSP 7-64)
+
+The machine may be shared: the load average is printed with every figure, and the onnxruntime
+comparison is a ratio measured in the same process, alternating runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from vsrkit import create_model
+from vsrkit.engine.upscaler import Upscaler, cpu_has_native_bf16
+
+
+def load() -> str:
+    return "load %.1f %.1f %.1f" % os.getloadavg()
+
+
+def cpu_ghz() -> float:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("cpu MHz"):
+                return float(line.split(":")[1]) / 1000
+    except OSError:
+        pass
+    return 2.0
+
+
+def peak_gflops(dtype: torch.dtype) -> float:
+    """Nominal peak of the cores torch uses: AVX-512 fp32 = 2 FMA units x 16 lanes x 2 = 64 FLOP/cycle;
+    AMX bf16 = 1024 FLOP/cycle (Intel's figure for Sapphire Rapids), AVX512-BF16 = 128."""
+    cores = torch.get_num_threads()
+    if dtype == torch.bfloat16:
+        flags = open("/proc/cpuinfo").read()
+        per_cycle = 1024 if "amx_bf16" in flags else (128 if "avx512_bf16" in flags else 64)
+    else:
+        per_cycle = 64
+    return cores * cpu_ghz() * per_cycle
+
+
+def conv_flops_per_frame(model: nn.Module, h: int, w: int) -> float:
+    """2 x MACs of every Conv2d in one step on an ``h`` x ``w`` LR frame (all convs run at LR size)."""
+    total = 0
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            kh, kw = m.kernel_size
+            total += 2 * m.in_channels * m.out_channels * kh * kw * h * w // m.groups
+    return float(total)
+
+
+def time_stream(up: Upscaler, frames: list[torch.Tensor], repeats: int = 1) -> float:
+    """Frames/s of Upscaler.stream (model, chroma, blending) over in-memory frames; best of repeats."""
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        n = sum(1 for _ in up.stream(frames))
+        best = max(best, n / (time.perf_counter() - start))
+    return best
+
+
+class _Step(nn.Module):
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, window: torch.Tensor, hidden: torch.Tensor, feedback: torch.Tensor):
+        y, (h, f) = self.model.step(window, (hidden, feedback))
+        return y, h, f
+
+
+def onnx_vs_torch(name: str, h: int, w: int, frames: int, rounds: int) -> tuple[float, float]:
+    """Model-only fp32 step loop: (torch fps as the Upscaler runs it, onnxruntime fps), alternating."""
+    import onnxruntime as ort
+
+    model = create_model(name, pretrained=False).eval()
+    up = Upscaler(model, device="cpu", precision="fp32")
+    x = torch.rand(1, 3, 3, h, w)
+    state = model.initial_state(x[:, 0])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "step.onnx"
+        torch.onnx.export(_Step(model), (x, *state), str(path), dynamo=False, opset_version=17,
+                          input_names=["w", "h", "f"], output_names=["y", "h2", "f2"])
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = torch.get_num_threads()
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    xn = x.numpy()
+
+    def run_ort() -> float:
+        hn, fn = (s.numpy() for s in state)
+        start = time.perf_counter()
+        for _ in range(frames):
+            _, hn, fn = sess.run(None, {"w": xn, "h": hn, "f": fn})
+        return frames / (time.perf_counter() - start)
+
+    def run_torch() -> float:
+        st = None
+        start = time.perf_counter()
+        with torch.inference_mode():
+            for _ in range(frames):
+                _, st = up._step(x, st)
+        return frames / (time.perf_counter() - start)
+
+    run_ort(), run_torch()  # warm-up
+    t_best = o_best = 0.0
+    for _ in range(rounds):
+        o_best = max(o_best, run_ort())
+        t_best = max(t_best, run_torch())
+    return t_best, o_best
+
+
+def end_to_end(model: str, precision: str, frames: int) -> tuple[float, str]:
+    from vsrkit.demo import scene, write_sample_video
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = write_sample_video(Path(tmp) / "in.mp4", scene(180, 144, supersample=1), frames=frames, fps=25)
+        up = Upscaler(create_model(model, pretrained=False), device="cpu", precision=precision)
+        s = up.upscale(src, Path(tmp) / "out.mp4", progress=False)
+    return s.fps, s.line().split(": ", 1)[1]
+
+
+def speed(args: argparse.Namespace) -> None:
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, cpu {cpu_ghz():.1f} GHz, "
+          f"native bf16 {cpu_has_native_bf16()}, {load()}")
+    print(f"nominal peak: fp32 {peak_gflops(torch.float32):.0f} GFLOP/s, bf16 {peak_gflops(torch.bfloat16):.0f} GFLOP/s")
+    print()
+    print(f"{'model':10} {'input':8} {'prec':5} {'frames/s':>9} {'GFLOP/s':>8} {'of peak':>8}   load")
+    for name in ("rlsp-7-48", "rlsp-7-64"):
+        model = create_model(name, pretrained=False).eval()
+        for h, w in ((144, 180), (180, 320)):
+            frames = [torch.rand(3, h, w) for _ in range(args.frames)]
+            flops = conv_flops_per_frame(model, h, w)
+            for precision in ("fp32", "bf16"):
+                up = Upscaler(model, device="cpu", precision=precision)
+                time_stream(up, frames[:5])
+                fps = time_stream(up, frames, repeats=args.rounds)
+                dtype = torch.float32 if precision == "fp32" else torch.bfloat16
+                gf = fps * flops / 1e9
+                print(f"{name:10} {w}x{h:<4} {precision:5} {fps:9.1f} {gf:8.0f} {gf / peak_gflops(dtype):8.1%}   {load()}")
+                model.to(memory_format=torch.contiguous_format)
+    print()
+    print("fp32 model-only step loop, same network exported to ONNX (opset 17), alternating runs:")
+    for name in ("rlsp-7-48", "rlsp-7-64"):
+        t, o = onnx_vs_torch(name, 144, 180, args.frames, args.rounds)
+        print(f"  {name} 180x144: torch {t:.1f} frames/s, onnxruntime {o:.1f} frames/s, ratio torch/ort {t / o:.2f}   {load()}")
+    print()
+    for precision in ("auto",):
+        fps, line = end_to_end("rlsp-7-48", precision, args.e2e_frames)
+        print(f"end to end mp4 -> mp4 (180x144 -> 720x576, libx264 veryfast crf 18), rlsp-7-48: {fps:.1f} frames/s   {load()}")
+        print(f"  {line}")
+
+
+def quality(args: argparse.Namespace) -> None:
+    """bf16 cost on Vid4 for RLSP (official 7-64 weights, BD x4 'gauss1.5' degradation, RLSP protocol)."""
+    from vsrkit.degradations import get_degradation
+    from vsrkit.io.frames import list_sequences, read_sequence
+    from vsrkit.metrics import get_protocol
+    from vsrkit.shared import shared_path
+    from vsrkit.weights.convert import convert
+
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(tmp) / "rlsp64.safetensors"
+        convert("rlsp-tf", str(shared_path("weights", "rlsp_tf", "ckpt_rlsp_64")), weights)
+        model = create_model("rlsp-7-64", weights=weights).eval()
+    deg, prot = get_degradation("gauss1.5"), get_protocol("rlsp")
+    configs = {"fp32": dict(precision="fp32"), "bf16": dict(precision="bf16")}
+    scores: dict[str, list[float]] = {k: [] for k in configs}
+    for seq in list_sequences(shared_path("data", "vid4", "GT")):
+        lr, target = deg.pair(read_sequence(seq), 4)
+        for label, cfg in configs.items():
+            out = Upscaler(model, device="cpu", **cfg).upscale_clip(lr)
+            scores[label].append(float(prot.score(out, target)["psnr"]))
+        print(f"  {seq.name:9} " + "  ".join(f"{k} {v[-1]:.3f}" for k, v in scores.items()), flush=True)
+    means = {k: sum(v) / len(v) for k, v in scores.items()}
+    print("Vid4 mean Y-PSNR (RLSP protocol): " + ", ".join(f"{k} {v:.3f} dB" for k, v in means.items()))
+    print(f"bf16 cost: {means['fp32'] - means['bf16']:.4f} dB (auto uses bf16 when <= 0.02 dB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quality", action="store_true", help="measure the bf16 cost on Vid4 instead")
+    parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--e2e-frames", type=int, default=100)
+    args = parser.parse_args()
+    quality(args) if args.quality else speed(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Training engine: exact resume, export, validation hook, SIGTERM checkpoint, non-finite steps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from _train_utils import make_clip, tiny_config
+from vsrkit.engine.config import config_from_dict
+from vsrkit.engine.train import load_checkpoint, train
+from vsrkit.weights.io import load_model, read_metadata
+
+
+def _states_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> list[str]:
+    return [k for k in a if not torch.equal(a[k], b[k])]
+
+
+@pytest.mark.parametrize("amp", ["none", "bf16"])
+def test_resume_is_bit_identical(tmp_path: Path, amp: str) -> None:
+    data = make_clip(tmp_path / "clip")
+    straight = train(config_from_dict(tiny_config(tmp_path, data, "straight", amp=amp)), log=lambda *_: None)
+    assert straight.finished and straight.iteration == 20
+
+    split_cfg = config_from_dict(tiny_config(tmp_path, data, "split", amp=amp))
+    first = train(split_cfg, stop_at=10, log=lambda *_: None)
+    assert not first.finished and first.iteration == 10
+    resumed = train(split_cfg, resume="auto", log=lambda *_: None)
+    assert resumed.finished and resumed.iteration == 20
+
+    a, b = load_checkpoint(tmp_path / "straight/checkpoints/last.pt"), load_checkpoint(tmp_path / "split/checkpoints/last.pt")
+    assert _states_equal(a["model"], b["model"]) == []
+    assert _states_equal(a["ema"]["module"], b["ema"]["module"]) == []
+    # Training moved the weights: the comparison is not between two untouched initialisations.
+    init = train(config_from_dict(tiny_config(tmp_path, data, "init", iterations=1)), log=lambda *_: None)
+    assert _states_equal(init.model.state_dict(), a["model"]) != []
+
+
+def test_export_and_checkpoint_contents(tmp_path: Path) -> None:
+    data = make_clip(tmp_path / "clip")
+    result = train(config_from_dict(tiny_config(tmp_path, data, "run", iterations=4, checkpoint_every=2,
+                                                keep_checkpoints=1)), log=lambda *_: None)
+    run = result.run_dir
+    assert sorted(p.name for p in (run / "checkpoints").glob("iter_*.pt")) == ["iter_0000004.pt"]
+    ckpt = load_checkpoint(run / "checkpoints/last.pt")
+    for key in ("model", "ema", "optimizer", "rng", "iteration", "config", "counters"):
+        assert key in ckpt
+    assert ckpt["iteration"] == 4 and ckpt["config"]["iterations"] == 4
+    meta = read_metadata(run / "final.safetensors")
+    assert meta["arch"] == "rlsp" and json.loads(meta["hparams"])["filters"] == 4
+    assert json.loads(meta["recipe"])["iterations"] == 4
+    model = load_model(run / "final.safetensors")
+    assert _states_equal(model.state_dict(), result.eval_model.state_dict()) == []
+    assert json.loads((run / "config.json").read_text())["iterations"] == 4
+
+
+def test_validation_keeps_best_weights(tmp_path: Path) -> None:
+    data = make_clip(tmp_path / "clip")
+    val = make_clip(tmp_path / "val" / "seq", frames=3, size=(16, 16), seed=1).parent
+    cfg = tiny_config(tmp_path, data, "run", iterations=4)
+    cfg["val"] = {"every": 2, "paths": [str(val)], "degradation": "bi", "protocol": "basicsr-y"}
+    train(config_from_dict(cfg), log=lambda *_: None)
+    ckpt = load_checkpoint(tmp_path / "run/checkpoints/last.pt")
+    assert [h["iteration"] for h in ckpt["history"]] == [2, 4]
+    assert all(h["mean"] > 5 for h in ckpt["history"])
+    assert ckpt["best"]["iteration"] in (2, 4)
+    assert (tmp_path / "run/best.safetensors").is_file()
+
+
+def test_nonfinite_loss_steps_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vsrkit.engine.train as train_mod
+
+    data = make_clip(tmp_path / "clip")
+    calls = {"n": 0}
+    real = train_mod.get_loss
+
+    def poisoned(name: str, eps: float = 1e-3):
+        base = real(name, eps=eps)
+
+        def loss(pred, target):
+            calls["n"] += 1
+            value = base(pred, target)
+            return value * float("nan") if calls["n"] in (2, 3) else value
+        return loss
+
+    monkeypatch.setattr(train_mod, "get_loss", poisoned)
+    result = train(config_from_dict(tiny_config(tmp_path, data, "run", iterations=5)), log=lambda *_: None)
+    ckpt = load_checkpoint(tmp_path / "run/checkpoints/last.pt")
+    assert ckpt["counters"]["skipped_nonfinite"] == 2
+    assert all(torch.isfinite(v).all() for v in result.model.state_dict().values())
+
+
+def test_sigterm_writes_checkpoint_and_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import signal
+
+    import vsrkit.engine.train as train_mod
+
+    data = make_clip(tmp_path / "clip")
+    real = train_mod.CosineRestart.apply
+
+    def apply(self, optimizer, it):
+        if it == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real(self, optimizer, it)
+
+    monkeypatch.setattr(train_mod.CosineRestart, "apply", apply)
+    result = train(config_from_dict(tiny_config(tmp_path, data, "run")), log=lambda *_: None)
+    assert not result.finished and result.iteration == 4
+    assert load_checkpoint(tmp_path / "run/checkpoints/last.pt")["iteration"] == 4
+    assert not (tmp_path / "run/final.safetensors").exists()
+
+
+def test_freeze_and_lr_multiplier(tmp_path: Path) -> None:
+    data = make_clip(tmp_path / "clip")
+    cfg = tiny_config(tmp_path, data, "run", iterations=4, ema=0.0)
+    cfg["optim"].update({"freeze": {"output_head": 3}, "lr_mult": {"state_head": 0.0}})
+    init = train(config_from_dict({**cfg, "iterations": 1, "run_dir": str(tmp_path / "init"),
+                                   "optim": {**cfg["optim"], "freeze": {"output_head": 99}}}),
+                 log=lambda *_: None)
+    start = init.model.state_dict()
+    end = train(config_from_dict(cfg), log=lambda *_: None).model.state_dict()
+    # lr multiplier 0: never moves. Frozen for 3 of 4 iterations: moves only in the last one.
+    assert torch.equal(start["state_head.weight"], end["state_head.weight"])
+    assert not torch.equal(start["output_head.weight"], end["output_head.weight"])
+    assert not torch.equal(start["trunk.0.weight"], end["trunk.0.weight"])

@@ -1,0 +1,90 @@
+"""Config loading: types, unknown keys, overrides; CLI errors are one line with exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from vsrkit.cli.main import main
+from vsrkit.engine.config import load_config
+from vsrkit.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "cfg.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_yaml_and_overrides(tmp_path: Path) -> None:
+    path = _write(tmp_path, "data:\n  sources:\n    - {kind: frames, path: /x}\noptim: {lr: 2.0e-4}\n")
+    cfg = load_config(path, ["optim.lr=5e-4", "data.sources.0.weight=2", "amp=bf16", "model.kwargs.filters=8"])
+    assert cfg.optim.lr == 5e-4 and cfg.data.sources[0].weight == 2.0 and cfg.amp == "bf16"
+    assert cfg.model.kwargs == {"filters": 8}
+    assert isinstance(cfg.data.sources[0].weight, float)
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "message"),
+    [
+        ("optim: {lrr: 1}\n", [], "optim.lrr: unknown key"),
+        ("data: {batch_size: four}\n", [], "data.batch_size: expected an integer, got 'four'"),
+        ("data: {sources: [{kind: frames, path: /x, weight: x}]}\n", [], "data.sources.0.weight: expected a number"),
+        ("amp: fp8\n", [], "amp: expected one of"),
+        ("", ["optim.betas=[0.9]"], "optim.betas: expected two numbers"),
+        ("", ["iterations=0"], "iterations: must be positive"),
+        ("", ["data.flip=3"], "data.flip: expected true/false"),
+    ],
+)
+def test_config_errors_name_the_key(tmp_path: Path, text: str, overrides: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        load_config(_write(tmp_path, text), overrides)
+
+
+def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    monkeypatch.setattr(sys, "argv", ["vsrkit", "train", *args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+    return int(exc.value.code or 0), capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "expected"),
+    [
+        ("optim: {lr: 1e-4, bogus: 1}\n", [],
+         "error: optim.bogus: unknown key (valid: betas, freeze, grad_clip, lr, lr_mult, name, weight_decay)"),
+        ("iterations: many\n", [], "error: iterations: expected an integer, got 'many'"),
+        ("data: {sources: [{kind: frames, path: /nonexistent/frames}]}\n", [],
+         "error: /nonexistent/frames: data.sources.0.path: data path does not exist"),
+        ("", ["val.paths=[/nonexistent/val]", "data.sources=[{kind: frames, path: HERE}]"],
+         "error: /nonexistent/val: val.paths.0: data path does not exist"),
+    ],
+)
+def test_cli_config_errors_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                  capsys: pytest.CaptureFixture[str], text: str, overrides: list[str],
+                                  expected: str) -> None:
+    from _train_utils import make_clip
+
+    clip = make_clip(tmp_path / "clip", frames=3)
+    overrides = [o.replace("HERE", str(clip)) for o in overrides] + [f"run_dir={tmp_path / 'run'}"]
+    code, err = _cli(monkeypatch, capsys, str(_write(tmp_path, text)), *overrides)
+    assert code == 2
+    assert err.strip() == expected
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_cli_missing_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _cli(monkeypatch, capsys, str(tmp_path / "nope.yaml"))
+    assert code == 2 and err.strip() == f"error: {tmp_path / 'nope.yaml'}: config file not found"
+
+
+def test_shipped_configs_load() -> None:
+    configs = sorted((REPO / "configs").glob("*.yaml"))
+    assert configs
+    for path in configs:
+        load_config(path)
