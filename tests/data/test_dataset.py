@@ -69,8 +69,8 @@ def test_sources_are_drawn_by_weight() -> None:
     ones = Clip(ArraySequence("o", np.full((4, 16, 16, 3), 255, np.uint8)))
     spec = SampleSpec(num_frames=2, lr_crop=4)
     ds = TrainDataset([Source("z", 3.0, clips=[zeros]), Source("o", 1.0, clips=[ones])], spec, 0)
-    share = np.mean([float(ds[i]["hr"].mean()) for i in range(200)])
-    assert 0.15 < share < 0.35
+    share = np.mean([float(ds[i]["hr"].mean()) for i in range(100)])
+    assert 0.13 < share < 0.37
     with pytest.raises(VsrkitError, match="fewer than data.num_frames"):
         TrainDataset([Source("z", 1.0, clips=[zeros])], SampleSpec(num_frames=5, lr_crop=4), 0)
     with pytest.raises(VsrkitError, match="smaller than the HR crop"):
@@ -98,11 +98,14 @@ def test_synthetic_motion() -> None:
                         motion=MotionRange(max_shift=3, max_accel=0, max_zoom=0, max_rotation=0))
     assert not np.array_equal(moving[0], moving[1])
     # A photo barely larger than the crop still works (the motion is slowed down).
-    small = synthesize(photo[:50, :50], np.random.default_rng(2), t_len=6, size=32)
+    small = synthesize(photo[:56, :60], np.random.default_rng(2), t_len=6, size=32)
     assert small.shape == (6, 32, 32, 3)
     ds = TrainDataset([Source("p", 1.0, photos=[Photo(ArraySequence("p", photo[None]))])],
                       SampleSpec(num_frames=3, lr_crop=8), 0)
     assert ds[0]["hr"].shape == (3, 3, 32, 32)
+    with pytest.raises(VsrkitError, match="too small for synthetic motion"):
+        TrainDataset([Source("p", 1.0, photos=[Photo(ArraySequence("p", photo[None, :40]))])],
+                     SampleSpec(num_frames=3, lr_crop=8), 0)
 
 
 def test_reds_layout_holds_out_reds4(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ batch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -80,6 +81,14 @@ class TrainDataset(Dataset):
         for source in sources:
             if not source.clips and not source.photos:
                 raise VsrkitError(f"training source {source.name!r} is empty")
+            for photo in source.photos:
+                # A frame's footprint (corners at the largest zoom) must fit inside the photograph.
+                need = math.ceil(hr_crop * photo.downscale * math.sqrt(2)
+                                 * math.exp(spec.motion.max_zoom * spec.num_frames)) + 8
+                h, w = photo.image.height, photo.image.width
+                if min(h, w) < need:
+                    raise VsrkitError(f"{source.name}/{photo.image.name}: photograph {h}x{w} too small for "
+                                      f"synthetic motion with {hr_crop}px HR crops (needs {need}px)")
             for clip in source.clips:
                 if clip.hr.num_frames < spec.num_frames:
                     raise VsrkitError(

@@ -35,6 +35,7 @@ from ..data.sources import ArraySequence, Clip, frame_folder_clips, read_video_a
 from ..errors import ConfigError, InputError, VsrkitError
 from ..models import create_model
 from ..models.base import VSRModel
+from ..shared import shared_path
 from .config import TrainConfig, config_from_dict, to_dict
 from .losses import get_loss
 from .optim import EMA, CosineRestart, build_optimizer, drop_frozen_grads
@@ -43,8 +44,15 @@ CHECKPOINT_VERSION = 1
 
 
 # ----------------------------------------------------------------------------------------- data
+def resolve_data_path(p: str) -> Path:
+    """A config path; ``shared:data/...`` is inside the shared folder (``vsrkit.shared.shared_path``)."""
+    if p.startswith("shared:"):
+        return shared_path(*Path(p[len("shared:"):]).parts)
+    return Path(p).expanduser()
+
+
 def _path(p: str, key: str) -> Path:
-    path = Path(p).expanduser()
+    path = resolve_data_path(p)
     if not path.exists():
         raise InputError(path, f"{key}: data path does not exist")
     return path
@@ -173,9 +181,9 @@ def validate(model: VSRModel, cfg: TrainConfig, device: torch.device) -> dict[st
         return None
     scores = {}
     for p in cfg.val.paths:
-        report = evaluate(model, Path(p), degradation=cfg.val.degradation, protocol=cfg.val.protocol,
+        report = evaluate(model, resolve_data_path(p), degradation=cfg.val.degradation, protocol=cfg.val.protocol,
                           scale=cfg.data.scale, device=device)
-        scores[Path(p).name] = float(report["mean"]["psnr"])
+        scores[resolve_data_path(p).name] = float(report["mean"]["psnr"])
     scores["mean"] = float(np.mean(list(scores.values())))
     return scores
 
@@ -364,10 +372,6 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
         path = ckpt_dir / f"iter_{iteration:07d}.pt"
         save_checkpoint(path, state)
         save_checkpoint(ckpt_dir / "last.pt", state)
-        if cfg.archive_every and iteration % cfg.archive_every == 0:
-            eval_model = ema.module if ema is not None else model
-            _export(eval_model, run_dir / "archive" / f"iter_{iteration:07d}.safetensors", cfg, iteration,
-                    {"wall_time_s": state["wall_time"]})
         kept = sorted(ckpt_dir.glob("iter_*.pt"))
         for old in kept[: max(0, len(kept) - cfg.keep_checkpoints)]:
             old.unlink()
@@ -443,6 +447,9 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
                 if world > 1:
                     dist.barrier()
 
+            if is_main and cfg.archive_every and it % cfg.archive_every == 0:
+                _export(ema.module if ema is not None else model,
+                        run_dir / "archive" / f"iter_{it:07d}.safetensors", cfg, it, {"wall_time_s": wall_time()})
             stop_now = _all_true(stop.signal is None, device, world) is False
             if (cfg.checkpoint_every and it % cfg.checkpoint_every == 0) or stop_now or it == end:
                 write_checkpoint(it)

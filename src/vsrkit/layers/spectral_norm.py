@@ -146,7 +146,10 @@ class SpectralNormConv2d(nn.Conv2d):
         self.iterations = int(iterations)
         self.warmup_iterations = int(warmup_iterations)
         # The right singular vector estimate, carried across steps but not saved (it is a cache).
-        self.register_buffer("sn_v", torch.randn(1, in_channels, size, size), persistent=False)
+        v = torch.empty(1, in_channels, size, size)
+        if not v.is_meta:  # random ops on meta import torch._refs (slow); the shape is all meta needs
+            v.normal_()
+        self.register_buffer("sn_v", v, persistent=False)
         self._warm = False
         self._eval_cache: tuple[tuple, Tensor] | None = None
         self._step_cache: Tensor | None = None

@@ -159,6 +159,11 @@ class RecurrentVideoEnhancer(nn.Module):
         self.upsample2 = _UpsamplePack(c, hr_channels)
         self.conv_hr = nn.Conv2d(hr_channels, hr_channels, 3, 1, 1)
         self.conv_last = nn.Conv2d(hr_channels, 3, 3, 1, 1)
+        # Start close to the identity (X_k ≈ Z_k): the untrained network is then the unfolded data
+        # steps alone, which already deblur and upsample; training learns the prior on top. Not exactly
+        # zero, so that every layer gets a gradient from the first step.
+        nn.init.normal_(self.conv_last.weight, std=1e-4)
+        nn.init.zeros_(self.conv_last.bias)
         self.lrelu = nn.LeakyReLU(0.1, inplace=True)
         # Frames reconstructed per batch (memory vs. speed; no effect on the result).
         self.reconstruction_batch = 8
@@ -348,5 +353,5 @@ register_model(
     "davsr-tiny", DAVSR,
     description="DAVSR, CPU-trainable: 16 channels, short trunks, DIS flow (needs vsrkit[flow])",
     mid_channels=16, num_extract_blocks=1, num_propagation_blocks=1, num_reconstruction_blocks=1,
-    deform_groups=4, hr_channels=16, flow="dis", interpolation="dis",
+    deform_groups=4, hr_channels=8, flow="dis", interpolation="dis",
 )

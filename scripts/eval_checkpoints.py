@@ -1,0 +1,68 @@
+"""Vid4 curve of a training run: PSNR of archived snapshots against training wall time.
+
+Vid4 is a test set: this is for reporting only, never for choosing or tuning anything.
+
+    python scripts/eval_checkpoints.py runs/default --out docs/default_model_curve.json \
+        [--reference rlsp-7-64=/path/to/rlsp64.safetensors]
+
+Evaluates every ``RUN/archive/*.safetensors`` and ``RUN/final.safetensors`` (weights carry their
+architecture and hyper-parameters) plus bicubic, under ``bi`` + ``basicsr-y`` and ``gauss1.5`` +
+``rlsp``; results already in ``--out`` are reused, so the script can be re-run as snapshots appear.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from vsrkit import create_model
+from vsrkit.engine.evaluate import evaluate
+from vsrkit.shared import shared_path
+from vsrkit.weights.io import load_model, read_metadata
+
+SETTINGS = (("bi", "basicsr-y"), ("gauss1.5", "rlsp"))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("run", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--reference", action="append", default=[], help="NAME=weights.safetensors (preset NAME)")
+    parser.add_argument("--dataset", type=Path, default=shared_path("data", "vid4", "GT"))
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    results = json.loads(args.out.read_text()) if args.out.is_file() else {"snapshots": {}, "baselines": {}}
+
+    def score(model, key: str, bucket: dict) -> None:
+        for degradation, protocol in SETTINGS:
+            name = f"{degradation}+{protocol}"
+            if name in bucket.setdefault(key, {}):
+                continue
+            report = evaluate(model, args.dataset, degradation=degradation, protocol=protocol)
+            bucket[key][name] = {"psnr": report["mean"]["psnr"], "ssim": report["mean"]["ssim"],
+                                 "sequences": {k: v["psnr"] for k, v in report["sequences"].items()}}
+            print(key, name, f"{report['mean']['psnr']:.3f}", flush=True)
+            args.out.write_text(json.dumps(results, indent=1))
+
+    score(create_model("bicubic"), "bicubic", results["baselines"])
+    for item in args.reference:
+        preset, weights = item.split("=", 1)
+        score(create_model(preset, weights=weights), preset, results["baselines"])
+    snapshots = sorted((args.run / "archive").glob("*.safetensors"))
+    if (args.run / "final.safetensors").is_file():
+        snapshots.append(args.run / "final.safetensors")
+    for path in snapshots:
+        meta = read_metadata(path)
+        iteration = json.loads(meta["recipe"])["iterations"]
+        metrics = json.loads(meta.get("metrics", "{}"))
+        key = f"iter_{iteration:07d}"
+        results["snapshots"].setdefault(key, {})["wall_time_s"] = metrics.get("wall_time_s")
+        results["snapshots"][key]["iteration"] = iteration
+        score(load_model(path), key, results["snapshots"])
+
+
+if __name__ == "__main__":
+    main()
