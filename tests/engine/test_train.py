@@ -67,6 +67,12 @@ def test_validation_keeps_best_weights(tmp_path: Path) -> None:
     assert all(h["mean"] > 5 for h in ckpt["history"])
     assert ckpt["best"]["iteration"] in (2, 4)
     assert (tmp_path / "run/best.safetensors").is_file()
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "run/tb"))
+    events.Reload()
+    assert "val/psnr_mean" in events.Tags()["scalars"]
+    assert "val/sample" in events.Tags()["images"]
 
 
 def test_nonfinite_loss_steps_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

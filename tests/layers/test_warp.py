@@ -57,3 +57,13 @@ def test_gradient_reaches_flow_and_input() -> None:
     flow_warp(x, flow).square().sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
     assert flow.grad is not None and flow.grad.abs().sum() > 0
+
+
+def test_bf16_inputs_keep_subpixel_positions() -> None:
+    # bf16 cannot represent 180.25; positions must be computed in float32 anyway.
+    x = torch.linspace(0, 1, 256).view(1, 1, 1, 256).expand(1, 1, 2, 256).contiguous()
+    flow = _const_flow(1, 2, 256, dx=0.25, dy=0.0)
+    ref = flow_warp(x, flow)
+    out = flow_warp(x.bfloat16(), flow.bfloat16())
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float()[..., 150:200], ref[..., 150:200], rtol=0, atol=4e-3)

@@ -58,7 +58,12 @@ def _path(p: str, key: str) -> Path:
     return path
 
 
-def build_sources(cfg: TrainConfig, log=print) -> list[Source]:
+def _print(*args: Any) -> None:
+    # Flushed: training logs are usually redirected to a file and read while the run goes on.
+    print(*args, flush=True)
+
+
+def build_sources(cfg: TrainConfig, log=_print) -> list[Source]:
     sources = []
     cache = Path(cfg.data.cache_dir)
     for i, src in enumerate(cfg.data.sources):
@@ -188,6 +193,22 @@ def validate(model: VSRModel, cfg: TrainConfig, device: torch.device) -> dict[st
     return scores
 
 
+@torch.no_grad()
+def sample_frame(model: VSRModel, cfg: TrainConfig, device: torch.device, frames: int = 3) -> Tensor | None:
+    """Output for the last of the first ``frames`` frames of the first validation clip, ``(C, H, W)``."""
+    if not cfg.val.paths:
+        return None
+    from ..degradations import degrade
+    from ..io.frames import list_frames, list_sequences, read_image, to_tensor
+
+    seq = list_sequences(resolve_data_path(cfg.val.paths[0]))[0]
+    hr = torch.stack([to_tensor(read_image(p)) for p in list_frames(seq)[:frames]])
+    lr = degrade(hr, cfg.val.degradation, cfg.data.scale)
+    model.eval()
+    out = model(lr[None].to(device))[0, -1].float().clamp(0, 1).cpu()
+    return out
+
+
 # --------------------------------------------------------------------------------------- helpers
 def _target(model: VSRModel, hr: Tensor) -> Tensor:
     return rgb_to_y(hr) if model.output == "Y" else hr
@@ -244,7 +265,7 @@ class TrainResult:
 
 
 def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | None = None,
-          log=print) -> TrainResult:
+          log=_print) -> TrainResult:
     """Train per ``cfg``. ``resume``: a checkpoint path or ``"auto"`` (RUN_DIR/checkpoints/last.pt if any).
 
     ``stop_at``: checkpoint and return at that iteration (to split a run over several sessions); the
@@ -441,6 +462,10 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
                         if writer is not None:
                             for k, v in scores.items():
                                 writer.add_scalar(f"val/psnr_{k}", v, it)
+                            frame = sample_frame(eval_model, cfg, device)
+                            model.train()
+                            if frame is not None:
+                                writer.add_image("val/sample", frame, it)
                         if scores["mean"] > best["psnr"]:
                             best = {"psnr": scores["mean"], "iteration": it}
                             _export(eval_model, run_dir / "best.safetensors", cfg, it, {"val": scores})

@@ -46,10 +46,11 @@ from ..models.base import StreamingVSRModel, VSRModel
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
-# Y-PSNR cost of bf16 against fp32 on Vid4 (dB, fp32 minus bf16), per architecture. Measured by
-# `python benchmarks/upscale_speed.py --quality` (official RLSP 7-64 weights, BI x4 LR). `auto`
-# picks bf16 only where the cost is at most BF16_MAX_COST_DB; unmeasured architectures stay fp32.
-BF16_COST_DB: dict[str, float] = {}
+# Y-PSNR cost of bf16 (autocast) against fp32 on Vid4 (dB, fp32 minus bf16), per architecture.
+# Reproduce with `python benchmarks/upscale_speed.py --quality`: official RLSP 7-64 weights, BD x4
+# ("gauss1.5") LR, RLSP protocol; fp32 26.841 dB, bf16 26.836 dB (2026-11-22). `auto` picks bf16
+# only where the cost is at most BF16_MAX_COST_DB; unmeasured architectures stay fp32.
+BF16_COST_DB: dict[str, float] = {"rlsp": 0.005}
 BF16_MAX_COST_DB = 0.02
 MIN_INPUT_SIZE = 8
 DEFAULT_CHUNK = 16

@@ -63,8 +63,9 @@ def modulated_deform_conv2d(
     if mask is not None and mask.shape != (b, deform_groups * k, ho, wo):
         raise ValueError(f"mask must be {(b, deform_groups * k, ho, wo)}, got {tuple(mask.shape)}")
 
-    dev, dt = offset.device, offset.dtype
-    off = offset.reshape(b, deform_groups, k, 2, ho, wo)
+    # Sampling positions in float32 whatever the compute dtype (bf16 cannot hold 180.3).
+    dev, dt = offset.device, torch.promote_types(torch.promote_types(x.dtype, offset.dtype), torch.float32)
+    off = offset.to(dt).reshape(b, deform_groups, k, 2, ho, wo)
     tap_y = (torch.arange(kh, device=dev, dtype=dt) * dh).repeat_interleave(kw).reshape(1, 1, k, 1, 1)
     tap_x = (torch.arange(kw, device=dev, dtype=dt) * dw).repeat(kh).reshape(1, 1, k, 1, 1)
     out_y = (torch.arange(ho, device=dev, dtype=dt) * sh - ph).reshape(1, 1, 1, ho, 1)
@@ -73,11 +74,11 @@ def modulated_deform_conv2d(
     px = out_x + tap_x + off[:, :, :, 1]
     # Pixel coordinates to grid_sample's align_corners=False frame: exact for every size, including 1.
     grid = torch.stack(((2.0 * px + 1.0) / w - 1.0, (2.0 * py + 1.0) / h - 1.0), dim=-1)
-    grid = grid.reshape(b * deform_groups, k * ho, wo, 2).to(x.dtype)
+    grid = grid.reshape(b * deform_groups, k * ho, wo, 2)
     cols = F.grid_sample(
-        x.reshape(b * deform_groups, cin // deform_groups, h, w), grid,
+        x.to(dt).reshape(b * deform_groups, cin // deform_groups, h, w), grid,
         mode="bilinear", padding_mode="zeros", align_corners=False,
-    ).reshape(b, deform_groups, cin // deform_groups, k, ho, wo)
+    ).to(x.dtype).reshape(b, deform_groups, cin // deform_groups, k, ho, wo)
     if mask is not None:
         cols = cols * mask.reshape(b, deform_groups, 1, k, ho, wo).to(x.dtype)
     # Channel c of input = group g * (cin / dg) + c', so this view is the conv's (Cin, k) order.

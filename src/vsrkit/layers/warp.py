@@ -47,13 +47,16 @@ def flow_warp(
     if x.shape[-2:] != flow.shape[-2:] or x.shape[0] != flow.shape[0]:
         raise ValueError(f"x {tuple(x.shape)} and flow {tuple(flow.shape)} differ in batch or size")
     _, _, h, w = x.shape
-    pos = base_grid(h, w, device=flow.device, dtype=flow.dtype) + flow
+    # Coordinates in float32 whatever the compute dtype: bf16 cannot hold 180.3 (8-bit mantissa).
+    dt = torch.promote_types(torch.promote_types(x.dtype, flow.dtype), torch.float32)
+    pos = base_grid(h, w, device=flow.device, dtype=dt) + flow.to(dt)
     # Pixel coordinates to grid_sample's align_corners=False frame. For sizes > 1 this is the same
     # sampling as BasicSR's align_corners=True normalisation; unlike it, it is also exact for size 1.
     gx = (2.0 * pos[:, 0] + 1.0) / w - 1.0
     gy = (2.0 * pos[:, 1] + 1.0) / h - 1.0
     grid = torch.stack((gx, gy), dim=-1)
-    return F.grid_sample(x, grid.to(x.dtype), mode=mode, padding_mode=padding_mode, align_corners=False)
+    out = F.grid_sample(x.to(dt), grid, mode=mode, padding_mode=padding_mode, align_corners=False)
+    return out.to(x.dtype)
 
 
 def compose_flows(flow_ab: Tensor, flow_bc: Tensor) -> Tensor:

@@ -88,6 +88,8 @@ class ImplicitWarp(nn.Module):
         n, c, h, w = tgt.shape
         if src.shape != tgt.shape or flow.shape != (n, 2, h, w):
             raise ValueError(f"src {tuple(src.shape)}, tgt {tuple(tgt.shape)}, flow {tuple(flow.shape)} do not match")
+        # Positions in float32 whatever the compute dtype: bf16 cannot hold 180.3.
+        flow = flow.to(torch.promote_types(flow.dtype, torch.float32))
         ys = torch.arange(h, device=flow.device, dtype=flow.dtype).reshape(1, h, 1)
         xs = torch.arange(w, device=flow.device, dtype=flow.dtype).reshape(1, 1, w)
         qy, qx = ys + flow[:, 1], xs + flow[:, 0]

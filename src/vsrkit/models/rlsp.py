@@ -22,6 +22,8 @@ authors' Vid4 outputs: with the official 7-64 checkpoint, the saved 8-bit Y fram
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import Tensor, nn
 
@@ -136,3 +138,12 @@ for _f in (48, 64, 128, 256):
         description=f"RLSP 7-{_f} (TF original, Y output)",
     )
 register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, F=128")
+
+# The project's own model (configs/default.yaml, weights/shipped/MODEL_CARD.md), used by `vsrkit
+# upscale` and `make demo`; registered only when the weights are installed.
+_DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "shipped" / "default.safetensors"
+if _DEFAULT_WEIGHTS.is_file():
+    register_model(
+        "default", RLSP, num_layers=7, filters=48, value_range=1.0, weights=_DEFAULT_WEIGHTS,
+        description="RLSP 7-48 trained by vsrkit (BI x4, Y output; see MODEL_CARD.md)",
+    )
