@@ -132,3 +132,34 @@ def test_freeze_and_lr_multiplier(tmp_path: Path) -> None:
     assert torch.equal(start["state_head.weight"], end["state_head.weight"])
     assert not torch.equal(start["output_head.weight"], end["output_head.weight"])
     assert not torch.equal(start["trunk.0.weight"], end["trunk.0.weight"])
+
+
+def test_dataloader_workers_do_not_change_the_result(tmp_path: Path) -> None:
+    data = make_clip(tmp_path / "clip")
+    runs = [train(config_from_dict(tiny_config(tmp_path, data, f"w{w}", iterations=3, **{"data.workers": w})),
+                  log=lambda *_: None) for w in (0, 2)]
+    assert _states_equal(runs[0].model.state_dict(), runs[1].model.state_dict()) == []
+
+
+def test_video_file_source(tmp_path: Path) -> None:
+    import av
+    import numpy as np
+
+    from vsrkit.engine.train import build_sources
+
+    path = tmp_path / "clip.mkv"
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "bgr0"
+        for _ in range(5):
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    cfg = config_from_dict(tiny_config(tmp_path, tmp_path, "run", **{
+        "data.sources": [{"kind": "video", "path": str(path), "hr_downscale": 2}]}))
+    (source,) = build_sources(cfg, log=lambda *_: None)
+    (clip,) = source.clips
+    assert (clip.hr.num_frames, clip.hr.height, clip.hr.width) == (5, 24, 32)

@@ -52,6 +52,21 @@ def test_prefix_from_index_or_data_path(tmp_path: Path) -> None:
     assert TFCheckpoint(prefix.with_name("ckpt_rslp_48.index")).names() == ["a"]
 
 
+def test_prefix_from_folder(tmp_path: Path) -> None:
+    write_checkpoint(tmp_path / "one" / "ckpt_rlsp_64", {"a": np.ones(3, np.float32)})
+    assert resolve_prefix(tmp_path / "one") == tmp_path / "one" / "ckpt_rlsp_64"
+    folder = tmp_path / "two"
+    write_checkpoint(folder / "model.ckpt-1", {"a": np.zeros(1, np.float32)})
+    write_checkpoint(folder / "model.ckpt-2", {"b": np.zeros(1, np.float32)})
+    with pytest.raises(InputError, match="found model.ckpt-1, model.ckpt-2"):
+        resolve_prefix(folder)
+    (folder / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-2"\n'
+                                       'all_model_checkpoint_paths: "model.ckpt-1"\n')
+    assert TFCheckpoint(folder).names() == ["b"]
+    with pytest.raises(InputError, match="found none"):
+        resolve_prefix(tmp_path / "one" / "..")
+
+
 def test_official_checkpoint_index_is_reproduced_byte_for_byte(shared, tmp_path: Path) -> None:
     """Reading every tensor (CRC-checked) and writing them back gives the official files exactly."""
     prefix = shared("weights", "rlsp_tf", "ckpt_rlsp_64.index").with_suffix("")

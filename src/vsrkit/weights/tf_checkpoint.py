@@ -14,6 +14,7 @@ magic, checksum mismatch) raises :class:`~vsrkit.errors.InputError` naming the f
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -237,9 +238,27 @@ def _parse_entry(name: str, buf: bytes) -> TensorEntry:
     return TensorEntry(name, dtype, shape, shard, offset, size, crc, sliced)
 
 
+def _prefix_in_folder(folder: Path) -> Path:
+    # TF's `checkpoint` state file names the latest checkpoint; else the folder must hold exactly one.
+    state = folder / "checkpoint"
+    if state.is_file():
+        match = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', state.read_text(errors="replace"), re.M)
+        if match is None:
+            raise InputError(state, "no model_checkpoint_path line in the TensorFlow checkpoint state file")
+        return folder / match.group(1)
+    indexes = sorted(p.name[: -len(".index")] for p in folder.glob("*.index"))
+    if len(indexes) != 1:
+        found = ", ".join(indexes) if indexes else "none"
+        raise InputError(folder, f"expected one TensorFlow checkpoint (*.index) in the folder, found {found}")
+    return folder / indexes[0]
+
+
 def resolve_prefix(path: str | Path) -> Path:
-    """The checkpoint prefix from a prefix, an ``.index`` file or a ``.data-*`` shard path."""
+    """The checkpoint prefix from a prefix, an ``.index`` file, a ``.data-*`` shard path, or a folder
+    holding one checkpoint (or a TF ``checkpoint`` state file naming it)."""
     path = Path(path)
+    if path.is_dir():
+        return _prefix_in_folder(path)
     name = path.name
     if name.endswith(".index"):
         return path.with_name(name[: -len(".index")])
