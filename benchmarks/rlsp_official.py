@@ -51,15 +51,23 @@ def pixel_agreement(ours_dir: Path, reference_dir: Path) -> dict[str, float]:
         equal += int((diff == 0).sum())
         total += diff.size
         worst = max(worst, int(diff.max()))
-    return {"frames": len(ours), "pixels": total, "different_pixels": total - equal, "identical": equal / total,
-            "max_abs_diff": worst}
+    return {
+        "frames": len(ours),
+        "pixels": total,
+        "different_pixels": total - equal,
+        "identical": equal / total,
+        "max_abs_diff": worst,
+    }
 
 
 def reference_scores(gt_dir: Path, reference_dir: Path, protocol: str) -> dict[str, float]:
     """The protocol's PSNR/SSIM of the authors' saved Y frames against the same target we use."""
     _, target = get_degradation("gauss1.5").pair(read_sequence(gt_dir), SCALE)
     ref = torch.stack(
-        [torch.from_numpy(np.asarray(Image.open(p), dtype=np.float32) / 255.0)[None] for p in list_frames(reference_dir)]
+        [
+            torch.from_numpy(np.asarray(Image.open(p), dtype=np.float32) / 255.0)[None]
+            for p in list_frames(reference_dir)
+        ]
     )
     score = get_protocol(protocol).score(ref, target)
     return {"psnr": score["psnr"], "ssim": score["ssim"]}
@@ -89,8 +97,14 @@ def main() -> int:
             for name in args.sequences:
                 (dataset / name).symlink_to((args.dataset / name).resolve(), target_is_directory=True)
         frames_dir = args.keep_frames or tmp / "frames"
-        result = evaluate(model, dataset, degradation="gauss1.5", protocol="rlsp", save_frames=frames_dir,
-                          weights_label=str(args.checkpoint))
+        result = evaluate(
+            model,
+            dataset,
+            degradation="gauss1.5",
+            protocol="rlsp",
+            save_frames=frames_dir,
+            weights_label=str(args.checkpoint),
+        )
 
         rows = {}
         for seq in list_sequences(dataset):
@@ -105,25 +119,45 @@ def main() -> int:
     n = len(rows)
     mean = {k: sum(r[k] for r in rows.values()) / n for k in ("psnr", "ssim")}
     ref_mean = {k: sum(r["reference"][k] for r in rows.values()) / n for k in ("psnr", "ssim")}
-    identical_all = 1 - sum(r["different_pixels"] for r in rows.values()) / sum(r["pixels"] for r in rows.values())
+    identical_all = 1 - sum(r["different_pixels"] for r in rows.values()) / sum(
+        r["pixels"] for r in rows.values()
+    )
     worst = max(r["max_abs_diff"] for r in rows.values())
 
-    print("RLSP 7-64, official TF checkpoint converted by vsrkit; degradation gauss1.5, protocol rlsp (Y, crop 8)")
-    print(f"{'clip':<10}{'frames':>7}{'PSNR':>9}{'ref PSNR':>10}{'SSIM':>8}{'ref SSIM':>10}{'identical':>12}{'max|d|':>8}")
+    print("RLSP 7-64, official TF checkpoint converted by vsrkit; gauss1.5, protocol rlsp (Y, crop 8)")
+    header = ("clip", "frames", "PSNR", "ref PSNR", "SSIM", "ref SSIM", "identical", "max|d|")
+    widths = (10, 7, 9, 10, 8, 10, 12, 8)
+    print("".join(f"{h:<{w}}" if i == 0 else f"{h:>{w}}" for i, (h, w) in enumerate(zip(header, widths))))
     for name, r in rows.items():
-        print(f"{name:<10}{r['frames']:>7}{r['psnr']:>9.4f}{r['reference']['psnr']:>10.4f}{r['ssim']:>8.4f}"
-              f"{r['reference']['ssim']:>10.4f}{100 * r['identical']:>11.4f}%{r['max_abs_diff']:>8}")
-    print(f"{'mean':<10}{'':>7}{mean['psnr']:>9.4f}{ref_mean['psnr']:>10.4f}{mean['ssim']:>8.4f}"
-          f"{ref_mean['ssim']:>10.4f}{100 * identical_all:>11.4f}%{worst:>8}")
+        print(
+            f"{name:<10}{r['frames']:>7}{r['psnr']:>9.4f}{r['reference']['psnr']:>10.4f}{r['ssim']:>8.4f}"
+            f"{r['reference']['ssim']:>10.4f}{100 * r['identical']:>11.4f}%{r['max_abs_diff']:>8}"
+        )
+    print(
+        f"{'mean':<10}{'':>7}{mean['psnr']:>9.4f}{ref_mean['psnr']:>10.4f}{mean['ssim']:>8.4f}"
+        f"{ref_mean['ssim']:>10.4f}{100 * identical_all:>11.4f}%{worst:>8}"
+    )
     print(f"model speed: {result['fps']:.2f} frames/s ({torch.get_num_threads()} threads)")
     ok = abs(mean["psnr"] - ref_mean["psnr"]) <= 0.01 and all(
         r["identical"] >= 0.999 and r["max_abs_diff"] <= 1 for r in rows.values()
     )
     print("REPRODUCED" if ok else "NOT REPRODUCED")
     if args.json:
-        args.json.write_text(json.dumps({"sequences": rows, "mean": mean, "reference_mean": ref_mean,
-                                         "identical": identical_all, "max_abs_diff": worst,
-                                         "fps": result["fps"], "reproduced": ok}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                {
+                    "sequences": rows,
+                    "mean": mean,
+                    "reference_mean": ref_mean,
+                    "identical": identical_all,
+                    "max_abs_diff": worst,
+                    "fps": result["fps"],
+                    "reproduced": ok,
+                },
+                indent=2,
+            )
+            + "\n"
+        )
     return 0 if ok else 1
 
 

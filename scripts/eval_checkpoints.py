@@ -32,6 +32,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--reference", action="append", default=[], help="NAME=weights.safetensors (preset NAME)")
     parser.add_argument("--dataset", type=Path, default=shared_path("data", "vid4", "GT"))
+    parser.add_argument("--every", type=int, default=1, help="only snapshots at multiples of this iteration")
     args = parser.parse_args()
     torch.set_num_threads(1)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {"snapshots": {}, "baselines": {}}
@@ -57,6 +58,8 @@ def main() -> None:
     for path in snapshots:
         meta = read_metadata(path)
         iteration = json.loads(meta["recipe"])["iterations"]
+        if iteration % args.every and path.name != "final.safetensors":
+            continue
         metrics = json.loads(meta.get("metrics", "{}"))
         key = f"iter_{iteration:07d}"
         results["snapshots"].setdefault(key, {})["wall_time_s"] = metrics.get("wall_time_s")

@@ -19,28 +19,28 @@ def test_quasistatic_then_analyses(tmp_path: Path) -> None:
     still = tmp_path / "still.png"
     write_image(still, torch.rand(3, 44, 44))
     seq = tmp_path / "qs"
-    res = runner.invoke(app, ["make-quasistatic", str(still), str(seq), "--frames", "60", "--crop", "44", "44"])
+    res = runner.invoke(app, ["make-quasistatic", str(still), str(seq), "--frames", "24", "--crop", "44", "44"])
     assert res.exit_code == 0, res.output
-    assert len(list_frames(seq)) == 60
+    assert len(list_frames(seq)) == 24
     w = {}
     for name, kw in (("rfs3", {}), ("mrvsr", {"srnl_size": 8})):
         w[name] = save_weights(create_model(name, pretrained=False, filters=4, **kw), tmp_path / f"{name}.safetensors")
     res = runner.invoke(app, ["analyze", "per-frame", "--model", f"ref={w['rfs3']}", "--model", str(w["mrvsr"]),
-                              "--source", str(seq), "--window", "10", "--ylim", "-3", "2",
+                              "--source", str(seq), "--window", "6", "--ylim", "-3", "2",
                               "--json", str(tmp_path / "pf.json"), "--plot", str(tmp_path / "pf.png")])
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "pf.json").read_text())
     assert set(data["table"]) == {"ref", "mrvsr"}
-    assert data["mean_delta_psnr"]["ref"] == [0.0] * 60
+    assert data["mean_delta_psnr"]["ref"] == [0.0] * 24
     row = data["table"]["mrvsr"]
     assert row["drift"]["psnr"] == row["last"]["psnr"] - row["first"]["psnr"]
     assert (tmp_path / "pf.png").is_file()
     res = runner.invoke(app, ["analyze", "temporal-profile", "--model", str(w["mrvsr"]), "--source", str(seq),
-                              "--start", "5", "--count", "20", "--json", str(tmp_path / "tp.json"),
+                              "--start", "3", "--count", "10", "--json", str(tmp_path / "tp.json"),
                               "--plot", str(tmp_path / "tp.png")])
     assert res.exit_code == 0, res.output
     prof = json.loads((tmp_path / "tp.json").read_text())
-    assert set(prof["models"]) == {"mrvsr", "GT"} and prof["models"]["GT"]["frames"] == 20
+    assert set(prof["models"]) == {"mrvsr", "GT"} and prof["models"]["GT"]["frames"] == 10
     res = runner.invoke(app, ["analyze", "strf", "--model", str(w["rfs3"]), "--iterations", "2", "--tau", "2",
                               "--size", "8", "--json", str(tmp_path / "strf.json")])
     assert res.exit_code == 0, res.output

@@ -75,17 +75,37 @@ def test_streaming_equals_whole_sequence_with_official_weights(shared, official:
     assert whole.std() > 0.05  # a real image came out, not a constant
 
 
-def test_wrong_architecture_is_a_one_line_error(shared, official: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+def test_wrong_architecture_is_a_one_line_error(
+    shared, official: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
     with pytest.raises(WeightsError, match="shape mismatch") as info:
         create_model("rlsp-7-48", weights=official)
     assert "\n" not in str(info.value) and str(official) in str(info.value)
 
     gt = shared("data", "vid4", "GT", "city")
     json_out, frames = tmp_path / "r.json", tmp_path / "frames"
-    monkeypatch.setattr(sys, "argv", [
-        "vsrkit", "evaluate", "--model", "rlsp-7-48", "--weights", str(official), "--dataset", str(gt),
-        "--degradation", "gauss1.5", "--protocol", "rlsp", "--json", str(json_out), "--save-frames", str(frames),
-    ])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "vsrkit",
+            "evaluate",
+            "--model",
+            "rlsp-7-48",
+            "--weights",
+            str(official),
+            "--dataset",
+            str(gt),
+            "--degradation",
+            "gauss1.5",
+            "--protocol",
+            "rlsp",
+            "--json",
+            str(json_out),
+            "--save-frames",
+            str(frames),
+        ],
+    )
     with pytest.raises(SystemExit) as exit_info:
         main()
     assert exit_info.value.code == 2

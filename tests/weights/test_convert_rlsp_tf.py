@@ -24,7 +24,8 @@ def rlsp_tf_tensors(num_layers: int, filters: int, scale: int = 4, seed: int = 0
     s2 = scale * scale
     io = [(9 + filters + s2, filters)] + [(filters, filters)] * (num_layers - 1) + [(filters, s2)]
     tensors: dict[str, np.ndarray] = {
-        "beta1_power": np.array(0.5, np.float32), "beta2_power": np.array(0.7, np.float32)
+        "beta1_power": np.array(0.5, np.float32),
+        "beta2_power": np.array(0.7, np.float32),
     }
     for i, (cin, cout) in enumerate(io):
         for kind, shape in (("kernel", (3, 3, cin, cout)), ("bias", (cout,))):
@@ -50,15 +51,24 @@ def _same_correlation(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np
     "prefix_name, num_layers, filters",
     [("ckpt_rslp_16", 7, 16), ("model.ckpt-5000", 5, 8), ("ckpt_rlsp_48", 7, 48)],
 )
-def test_infers_depth_width_and_maps_every_tensor(tmp_path: Path, prefix_name: str, num_layers: int, filters: int) -> None:
+def test_infers_depth_width_and_maps_every_tensor(
+    tmp_path: Path, prefix_name: str, num_layers: int, filters: int
+) -> None:
     tensors = rlsp_tf_tensors(num_layers, filters)
     write_checkpoint(tmp_path / prefix_name, tensors)
     out = tmp_path / "out.safetensors"
     convert("rlsp-tf", tmp_path / prefix_name, out)
 
     meta = read_metadata(out)
-    assert json.loads(meta["hparams"]) == {"num_layers": num_layers, "filters": filters, "scale": 4, "value_range": 255.0}
-    assert meta["arch"] == "rlsp" and "not redistributable" in meta["licence"] and prefix_name in meta["source"]
+    assert json.loads(meta["hparams"]) == {
+        "num_layers": num_layers,
+        "filters": filters,
+        "scale": 4,
+        "value_range": 255.0,
+    }
+    assert (
+        meta["arch"] == "rlsp" and "not redistributable" in meta["licence"] and prefix_name in meta["source"]
+    )
     assert meta.get("preset") == (f"rlsp-7-{filters}" if (num_layers, filters) == (7, 48) else None)
 
     model = load_model(out).eval()
@@ -109,7 +119,9 @@ def test_cli_corrupt_checkpoint_exits_2_without_output(tmp_path: Path, monkeypat
     data = tmp_path / "ck.data-00000-of-00001"
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 2])
     out = tmp_path / "out.safetensors"
-    monkeypatch.setattr(sys, "argv", ["vsrkit", "convert", "--from", "rlsp-tf", str(tmp_path / "ck"), str(out)])
+    monkeypatch.setattr(
+        sys, "argv", ["vsrkit", "convert", "--from", "rlsp-tf", str(tmp_path / "ck"), str(out)]
+    )
     with pytest.raises(SystemExit) as info:
         main()
     assert info.value.code == 2

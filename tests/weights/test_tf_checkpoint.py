@@ -60,8 +60,9 @@ def test_prefix_from_folder(tmp_path: Path) -> None:
     write_checkpoint(folder / "model.ckpt-2", {"b": np.zeros(1, np.float32)})
     with pytest.raises(InputError, match="found model.ckpt-1, model.ckpt-2"):
         resolve_prefix(folder)
-    (folder / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-2"\n'
-                                       'all_model_checkpoint_paths: "model.ckpt-1"\n')
+    (folder / "checkpoint").write_text(
+        'model_checkpoint_path: "model.ckpt-2"\nall_model_checkpoint_paths: "model.ckpt-1"\n'
+    )
     assert TFCheckpoint(folder).names() == ["b"]
     with pytest.raises(InputError, match="found none"):
         resolve_prefix(tmp_path / "one" / "..")
@@ -88,7 +89,7 @@ def ckpt_files(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 
 def test_missing_files(ckpt_files: tuple[Path, Path, Path], tmp_path: Path) -> None:
-    prefix, index, data = ckpt_files
+    prefix, _, data = ckpt_files
     with pytest.raises(InputError, match="checkpoint index not found"):
         TFCheckpoint(tmp_path / "nope")
     data.unlink()

@@ -40,8 +40,13 @@ def field_bytes(number: int, payload: bytes) -> bytes:
 def entry_proto(dtype_code: int, shape: tuple[int, ...], offset: int, size: int, crc: int) -> bytes:
     shape_msg = b"".join(field_bytes(2, field_varint(1, d)) for d in shape)
     return (
-        field_varint(1, dtype_code) + field_bytes(2, shape_msg) + field_varint(3, 0)
-        + field_varint(4, offset) + field_varint(5, size) + varint((6 << 3) | 5) + struct.pack("<I", crc)
+        field_varint(1, dtype_code)
+        + field_bytes(2, shape_msg)
+        + field_varint(3, 0)
+        + field_varint(4, offset)
+        + field_varint(5, size)
+        + varint((6 << 3) | 5)
+        + struct.pack("<I", crc)
     )
 
 
@@ -96,8 +101,10 @@ class _Block:
         return len(self.buf) + 4 * len(self.restarts) + 4
 
     def finish(self) -> bytes:
-        return bytes(self.buf) + b"".join(struct.pack("<I", r) for r in self.restarts) + struct.pack(
-            "<I", len(self.restarts)
+        return (
+            bytes(self.buf)
+            + b"".join(struct.pack("<I", r) for r in self.restarts)
+            + struct.pack("<I", len(self.restarts))
         )
 
 
@@ -112,6 +119,7 @@ def write_table(path: Path, items: list[tuple[bytes, bytes]], block_size: int = 
     index = _Block(restart_interval=1)
     block = _Block()
     pending: bytes | None = None
+    block_last = b""
     for key, value in items:
         if pending is not None:
             index.add(_shortest_separator(block_last, key), pending)
@@ -142,7 +150,9 @@ def write_checkpoint(prefix: Path, tensors: dict[str, np.ndarray], block_size: i
         arr = arr.astype(arr.dtype.newbyteorder("<"))
         raw = arr.tobytes()
         code = DTYPE_CODES[arr.dtype]
-        items.append((name.encode(), entry_proto(code, arr.shape, len(data), len(raw), mask_crc(crc32c(raw)))))
+        items.append(
+            (name.encode(), entry_proto(code, arr.shape, len(data), len(raw), mask_crc(crc32c(raw))))
+        )
         data += raw
     prefix.parent.mkdir(parents=True, exist_ok=True)
     prefix.with_name(prefix.name + ".data-00000-of-00001").write_bytes(bytes(data))

@@ -44,14 +44,18 @@ Differences from the official code, all deliberate:
 * initial estimate: the official frozen Super-SloMo has no obtainable weights; ``interpolation``
   selects ``"spynet"`` (flow interpolation with the enhancer's own SPyNet), ``"dis"`` (OpenCV DIS
   flow, frozen) or ``"linear"`` (cross-fade). See :mod:`vsrkit.layers.interpolation`;
-* time grid: the official data step samples LR frame ``i`` at HR frame ``5i`` with a centred box
-  (HR frames ``5i-2 .. 5i+2``) while its data pairs LR frame ``i`` with ``5i .. 5i+4``; here the
-  data step uses the pairing of the data (box anchored at ``5i``);
+* time grid: by our reading of specs §2.3 (``p2o`` rolls the 5-tap box by −2, samples at
+  ``[0::5]``) the official data step models LR frame ``i`` as HR frames ``5i-2 .. 5i+2`` while its
+  data pairs it with ``5i .. 5i+4``; here the data step uses the pairing of the data;
 * bilinear ×4 of ``X₀`` with ``align_corners=False``, the sampling geometry of the bicubic kernel
   (the official uses ``align_corners=True``);
 * spatial kernel: the exact MATLAB bicubic ×4 taps (16×16 separable) instead of the 25×25
   ``ker_x4`` approximation of them;
-* no zero-padding of inputs to a multiple of 32 (every layer here accepts any size).
+* no zero-padding of inputs to a multiple of 32 (every layer here accepts any size);
+* flows for the enhancer on MATLAB-bicubic ×¼ (:func:`~vsrkit.layers.resize.imresize`, the one
+  resize) rather than ``F.interpolate`` bicubic;
+* initialisation: HyPaNet starts with ``α ≈ 0.01`` and ``conv_last`` near zero, so the untrained
+  network is the unfolded data steps on ``X₀`` (the official initialisation is unknown, specs §2.3).
 """
 
 from __future__ import annotations
@@ -65,7 +69,7 @@ from torch import Tensor, nn
 
 from ..layers.fourier import bicubic_kernel_1d, fourier_data_step, kernel_to_otf
 from ..layers.interpolation import FlowInterpolator, LinearInterpolator, upsample_time
-from ..layers.propagation import ConvResidualBlocks, ResidualBlockNoBN, SecondOrderDeformableAlignment
+from ..layers.propagation import ConvResidualBlocks, SecondOrderDeformableAlignment
 from ..layers.resize import imresize
 from ._registry import register_model
 from .base import VSRModel

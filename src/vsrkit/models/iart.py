@@ -3,6 +3,12 @@
 Per specs/architectures.md §5 with the official ``kai422/IART`` parameter names, so
 ``IART_*.pth`` converts by name (``vsrkit convert --from basicsr``). ×4, RGB in and out.
 
+Size: 13,410,503 parameters for the published config (E=120, 3 groups × 6 blocks, heads 6, window
+(3, 8, 8), mlp ratio 2), counted module by module from the official code: SPyNet 1,440,300,
+4 × SwinIRFM 2,880,004, implicit warp 43,560, conv_first and the upsampler 406,627. specs §5.2's
+derived 13,393,223 is 17,280 (= 72 Swin blocks × 240) lower; we keep the official layout, since
+matching that figure would break strict loading of official checkpoints.
+
 * ``conv_first`` 3→E gives the spatial features; SPyNet (or frozen DIS) flows between neighbours;
 * four branches in sequence, backward_1 → forward_1 → backward_2 → forward_2; each branch's
   "current" feature is the previous branch's output (spatial → b1 → f1 → b2);

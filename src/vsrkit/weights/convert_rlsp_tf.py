@@ -26,7 +26,9 @@ from .tf_checkpoint import TFCheckpoint
 
 LICENCE = "CC BY-NC-SA 4.0, not redistributable (RLSP weights (C) 2019 Dario Fuoli; academic use only)"
 _LAYER = re.compile(r"^(?:.*/)?layer(\d+)/(kernel|bias)$")
-_TRAINING_STATE = re.compile(r"(^|/)(beta[12]_power(_\d+)?|global_step)$|/(Adam|Adam_\d+|Momentum|RMSProp\w*)$")
+_TRAINING_STATE = re.compile(
+    r"(^|/)(beta[12]_power(_\d+)?|global_step)$|/(Adam|Adam_\d+|Momentum|RMSProp\w*)$"
+)
 
 
 def _layers(ckpt: TFCheckpoint) -> dict[int, dict[str, str]]:
@@ -51,7 +53,9 @@ def _layers(ckpt: TFCheckpoint) -> dict[int, dict[str, str]]:
         raise WeightsError(f"{ckpt.index_path}: not an RLSP checkpoint: no layerN/kernel variables")
     if sorted(layers) != list(range(len(layers))) or any(len(v) != 2 for v in layers.values()):
         found = ", ".join(f"layer{i}/{k}" for i in sorted(layers) for k in sorted(layers[i]))
-        raise WeightsError(f"{ckpt.index_path}: RLSP layers must be layer0..layerN with kernel and bias; found {found}")
+        raise WeightsError(
+            f"{ckpt.index_path}: RLSP layers must be layer0..layerN with kernel and bias; found {found}"
+        )
     return layers
 
 
@@ -60,17 +64,24 @@ def _infer(ckpt: TFCheckpoint, layers: dict[int, dict[str, str]]) -> dict[str, i
     last = len(layers) - 1
     num_layers = last  # L - 1 trunk convs + state head + output head = L + 1 variables
     if num_layers < 3 or any(len(s) != 4 or s[:2] != (3, 3) for s in shapes.values()):
-        raise WeightsError(f"{ckpt.index_path}: not an RLSP checkpoint: kernel shapes {list(shapes.values())}")
+        raise WeightsError(
+            f"{ckpt.index_path}: not an RLSP checkpoint: kernel shapes {list(shapes.values())}"
+        )
     filters = shapes[0][3]
     s2 = shapes[last][3]
     scale = math.isqrt(s2)
     expected = {0: (9 + filters + s2, filters), last: (filters, s2)}
     for i in range(1, last):
         expected[i] = (filters, filters)
-    wrong = [f"layer{i} {shapes[i][2]}->{shapes[i][3]} (expected {a}->{b})" for i, (a, b) in expected.items()
-             if shapes[i][2:] != (a, b)]
+    wrong = [
+        f"layer{i} {shapes[i][2]}->{shapes[i][3]} (expected {a}->{b})"
+        for i, (a, b) in expected.items()
+        if shapes[i][2:] != (a, b)
+    ]
     if scale * scale != s2 or wrong:
-        raise WeightsError(f"{ckpt.index_path}: not an RLSP L-F checkpoint: {'; '.join(wrong) or f'{s2} output channels'}")
+        raise WeightsError(
+            f"{ckpt.index_path}: not an RLSP L-F checkpoint: {'; '.join(wrong) or f'{s2} output channels'}"
+        )
     return {"num_layers": num_layers, "filters": filters, "scale": scale}
 
 
@@ -111,7 +122,9 @@ def convert_rlsp_tf(src: Path, arch: str | None) -> Converted:
     for index, names in layers.items():
         kernel = ckpt.read(names["kernel"]).astype(np.float32)
         bias = ckpt.read(names["bias"]).astype(np.float32)
-        state[f"{mapping[index]}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel.transpose(3, 2, 0, 1)))
+        state[f"{mapping[index]}.weight"] = torch.from_numpy(
+            np.ascontiguousarray(kernel.transpose(3, 2, 0, 1))
+        )
         state[f"{mapping[index]}.bias"] = torch.from_numpy(bias.copy())
         origin[f"{mapping[index]}.weight"] = names["kernel"]
         origin[f"{mapping[index]}.bias"] = names["bias"]

@@ -47,6 +47,7 @@ DTYPE_CODES: dict[np.dtype, int] = {v: k for k, v in _DTYPES.items()}
 
 # --- CRC-32C (Castagnoli), as LevelDB and TensorFlow use it --------------------------------------
 
+
 def _crc_table() -> list[int]:
     table = []
     for i in range(256):
@@ -75,6 +76,7 @@ def mask_crc(crc: int) -> int:
 
 
 # --- protobuf wire format -------------------------------------------------------------------------
+
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:
     result = shift = 0
@@ -124,6 +126,7 @@ def _fields(buf: bytes) -> list[tuple[int, int | bytes]]:
 
 
 # --- sorted string table --------------------------------------------------------------------------
+
 
 def _block_entries(block: bytes) -> list[tuple[bytes, bytes]]:
     """Key/value pairs of one table block (contents without trailer)."""
@@ -185,6 +188,7 @@ def read_table(path: Path) -> list[tuple[bytes, bytes]]:
 
 # --- tensor bundle --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class TensorEntry:
     name: str
@@ -242,7 +246,8 @@ def _prefix_in_folder(folder: Path) -> Path:
     # TF's `checkpoint` state file names the latest checkpoint; else the folder must hold exactly one.
     state = folder / "checkpoint"
     if state.is_file():
-        match = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', state.read_text(errors="replace"), re.M)
+        text = state.read_text(errors="replace")
+        match = re.search(r'^model_checkpoint_path:\s*"(.*)"\s*$', text, re.MULTILINE)
         if match is None:
             raise InputError(state, "no model_checkpoint_path line in the TensorFlow checkpoint state file")
         return folder / match.group(1)
@@ -324,8 +329,10 @@ class TFCheckpoint:
         if e.size != count * e.dtype.itemsize:
             raise InputError(self.index_path, f"tensor {name!r}: {e.size} bytes do not fit shape {e.shape}")
         if e.offset + e.size > len(data):
-            raise InputError(path, f"truncated: tensor {name!r} needs bytes up to {e.offset + e.size}, "
-                                   f"file has {len(data)}")
+            raise InputError(
+                path,
+                f"truncated: tensor {name!r} needs bytes up to {e.offset + e.size}, file has {len(data)}",
+            )
         raw = data[e.offset : e.offset + e.size]
         if verify and e.crc32c is not None and mask_crc(crc32c(raw)) != e.crc32c:
             raise InputError(path, f"tensor {name!r} fails its CRC-32C checksum (corrupt file)")
