@@ -5,7 +5,7 @@
 
 Each model runs in a fresh subprocess (so ``ru_maxrss`` is its own high-water mark) on the first
 ``--frames`` LR frames of Vid4 calendar BI×4 (MATLAB oracle, 180×144) when ../shared is present,
-else on random frames of ``--size``. Random-init weights: speed and memory do not depend on them.
+else (or with ``--random``) on random frames of ``--size``. Random-init weights: speed and memory do not depend on them.
 One untimed warm-up run on 2 frames precedes the timed whole-clip forward (``torch.no_grad``,
 fp32). The machine may be shared: the load average is printed next to every figure.
 """
@@ -21,7 +21,7 @@ import sys
 import time
 
 
-def _one(name: str, frames: int, size: tuple[int, int], threads: int) -> dict:
+def _one(name: str, frames: int, size: tuple[int, int], threads: int, random: bool) -> dict:
     import torch
 
     from vsrkit import create_model
@@ -31,7 +31,7 @@ def _one(name: str, frames: int, size: tuple[int, int], threads: int) -> dict:
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     folder = shared_path("data", "vid4", "oracle", "calendar_BIx4_matlab")
-    if folder.is_dir():
+    if folder.is_dir() and not random:
         clip = read_sequence(folder)[:frames].unsqueeze(0)
         source = "vid4 calendar BIx4"
     else:
@@ -64,14 +64,15 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=5)
     parser.add_argument("--size", type=int, nargs=2, default=(144, 180), metavar=("H", "W"))
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--random", action="store_true", help="random frames of --size instead of Vid4 calendar")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(_one(args.one, args.frames, tuple(args.size), args.threads)))
+        print(json.dumps(_one(args.one, args.frames, tuple(args.size), args.threads, args.random)))
         return
     for name in args.models:
         cmd = [sys.executable, __file__, "--one", name, "--frames", str(args.frames),
-               "--size", *map(str, args.size), "--threads", str(args.threads)]
+               "--size", *map(str, args.size), "--threads", str(args.threads)] + (["--random"] if args.random else [])
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(f"{name}: failed\n{proc.stderr.strip()}", file=sys.stderr)

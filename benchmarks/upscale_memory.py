@@ -58,7 +58,7 @@ def measure(src: Path, model: str, tile: int = 0, precision: str = "auto") -> di
 
 
 def rss(args: argparse.Namespace) -> None:
-    print("load %.1f %.1f %.1f" % os.getloadavg())
+    print("load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory() as tmp:
         results = {}
         for n in (100, 1000):
@@ -93,7 +93,7 @@ def quality(args: argparse.Namespace) -> None:
         convert("rlsp-tf", str(shared_path("weights", "rlsp_tf", "ckpt_rlsp_64")), weights)
         model = create_model("rlsp-7-64", weights=weights).eval()
     deg, prot = get_degradation("gauss1.5"), get_protocol("rlsp")
-    configs = {"untiled": dict(tile=0)} | {f"tile{t}/ov{o}": dict(tile=t, tile_overlap=o) for t, o in args.tiles}
+    configs = {"untiled": {"tile": 0}} | {f"tile{t}/ov{o}": {"tile": t, "tile_overlap": o} for t, o in args.tiles}
     scores: dict[str, list[float]] = {k: [] for k in configs}
     seam: dict[str, list[float]] = {k: [] for k in configs}
     for seq in list_sequences(shared_path("data", "vid4", "GT")):

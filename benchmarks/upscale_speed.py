@@ -18,7 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -27,14 +26,15 @@ from vsrkit.engine.upscaler import Upscaler, cpu_has_native_bf16
 
 
 def load() -> str:
-    return "load %.1f %.1f %.1f" % os.getloadavg()
+    return "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
 
 
 def cpu_ghz() -> float:
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("cpu MHz"):
-                return float(line.split(":")[1]) / 1000
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("cpu MHz"):
+                    return float(line.split(":")[1]) / 1000
     except OSError:
         pass
     return 2.0
@@ -45,7 +45,8 @@ def peak_gflops(dtype: torch.dtype) -> float:
     AMX bf16 = 1024 FLOP/cycle (Intel's figure for Sapphire Rapids), AVX512-BF16 = 128."""
     cores = torch.get_num_threads()
     if dtype == torch.bfloat16:
-        flags = open("/proc/cpuinfo").read()
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
         per_cycle = 1024 if "amx_bf16" in flags else (128 if "avx512_bf16" in flags else 64)
     else:
         per_cycle = 64
@@ -149,13 +150,14 @@ def speed(args: argparse.Namespace) -> None:
                 fps = time_stream(up, frames, repeats=args.rounds)
                 dtype = torch.float32 if precision == "fp32" else torch.bfloat16
                 gf = fps * flops / 1e9
-                print(f"{name:10} {w}x{h:<4} {precision:5} {fps:9.1f} {gf:8.0f} {gf / peak_gflops(dtype):8.1%}   {load()}")
-                model.to(memory_format=torch.contiguous_format)
+                print(f"{name:10} {w}x{h:<4} {precision:5} {fps:9.1f} {gf:8.0f} {gf / peak_gflops(dtype):8.1%}   {load()}",
+                      flush=True)
     print()
     print("fp32 model-only step loop, same network exported to ONNX (opset 17), alternating runs:")
     for name in ("rlsp-7-48", "rlsp-7-64"):
         t, o = onnx_vs_torch(name, 144, 180, args.frames, args.rounds)
-        print(f"  {name} 180x144: torch {t:.1f} frames/s, onnxruntime {o:.1f} frames/s, ratio torch/ort {t / o:.2f}   {load()}")
+        print(f"  {name} 180x144: torch {t:.1f} frames/s, onnxruntime {o:.1f} frames/s, ratio torch/ort {t / o:.2f}   {load()}",
+              flush=True)
     print()
     for precision in ("auto",):
         fps, line = end_to_end("rlsp-7-48", precision, args.e2e_frames)
@@ -176,7 +178,7 @@ def quality(args: argparse.Namespace) -> None:
         convert("rlsp-tf", str(shared_path("weights", "rlsp_tf", "ckpt_rlsp_64")), weights)
         model = create_model("rlsp-7-64", weights=weights).eval()
     deg, prot = get_degradation("gauss1.5"), get_protocol("rlsp")
-    configs = {"fp32": dict(precision="fp32"), "bf16": dict(precision="bf16")}
+    configs = {"fp32": {"precision": "fp32"}, "bf16": {"precision": "bf16"}}
     scores: dict[str, list[float]] = {k: [] for k in configs}
     for seq in list_sequences(shared_path("data", "vid4", "GT")):
         lr, target = deg.pair(read_sequence(seq), 4)
@@ -192,9 +194,9 @@ def quality(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality", action="store_true", help="measure the bf16 cost on Vid4 instead")
-    parser.add_argument("--frames", type=int, default=40)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--e2e-frames", type=int, default=100)
+    parser.add_argument("--frames", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--e2e-frames", type=int, default=50)
     args = parser.parse_args()
     quality(args) if args.quality else speed(args)
 

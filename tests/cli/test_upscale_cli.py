@@ -96,7 +96,7 @@ def _tiny_frames(d: Path) -> Path:
 def test_bad_input(tmp_path: Path, monkeypatch, capsys, make, message: str) -> None:
     src = make(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
-    code, out, err = run(monkeypatch, capsys, str(src), str(tmp_path / "out.mp4"), "--quiet")
+    code, _, err = run(monkeypatch, capsys, str(src), str(tmp_path / "out.mp4"), "--quiet")
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def test_timestamps_and_durations_of_vfr_file(tmp_path: Path) -> None:
     with VideoInput(path) as video:
         got = [(float(p * video.info.time_base), float(d * video.info.time_base)) for _, p, d in video.frames()]
     assert [t for t, _ in got] == pytest.approx([s / 1000 for s in stamps[:-1]])
-    assert [d for _, d in got] == pytest.approx([(b - a) / 1000 for a, b in zip(stamps, stamps[1:])])
+    assert [d for _, d in got] == pytest.approx([(b - a) / 1000 for a, b in itertools.pairwise(stamps)])
 
 
 def test_audio_packets_reach_the_callback(tmp_path: Path) -> None:
@@ -115,9 +116,8 @@ def test_truncated_file(tmp_path: Path) -> None:
     path = write_sample_video(tmp_path / "full.mp4", flat((1, 2, 3), 32, 32), frames=10, audio=False)
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
-    with pytest.raises(InputError, match="cut.mp4"):
-        with VideoInput(cut) as video:
-            list(video.frames())
+    with pytest.raises(InputError, match="cut.mp4"), VideoInput(cut) as video:
+        list(video.frames())
 
 
 def test_audio_only_file(tmp_path: Path) -> None:
@@ -139,6 +139,5 @@ def test_zero_frames(tmp_path: Path) -> None:
         s = c.add_stream("ffv1", rate=25)
         s.width, s.height, s.pix_fmt = 16, 16, "yuv420p"
         c.mux(s.encode(None))
-    with pytest.raises(InputError, match="zero"):
-        with VideoInput(path) as video:
-            list(video.frames())
+    with pytest.raises(InputError, match="zero"), VideoInput(path) as video:
+        list(video.frames())

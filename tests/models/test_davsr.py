@@ -120,3 +120,18 @@ def test_cascade_baseline_is_bicubic_plus_linear() -> None:
     torch.testing.assert_close(out[:, 3], 0.8 * up[:, 0] + 0.2 * up[:, 1], rtol=0, atol=1e-6)
     torch.testing.assert_close(out[:, :2], up[:, :1].expand(1, 2, 3, 24, 28), rtol=0, atol=1e-6)
     torch.testing.assert_close(out[:, -2:], up[:, -1:].expand(1, 2, 3, 24, 28), rtol=0, atol=1e-6)
+
+
+def test_upscaler_chunks_give_five_frames_per_input_in_order() -> None:
+    """Through the Upscaler's chunked path (chunk 1, warm-up 2 covering the whole 3-frame clip), every
+    input frame yields its 5 output frames, identical to the whole-clip run."""
+    from vsrkit.engine.upscaler import Upscaler
+
+    model = create_model("davsr", pretrained=False, **{**SMALL, "iterations": 1}).eval()
+    lr = torch.rand(3, 3, 8, 8)
+    with torch.no_grad():
+        whole = model(lr[None])[0]
+    up = Upscaler(model, device="cpu", precision="fp32", chunk=1, warmup=2)
+    chunked = up.upscale_clip(lr)
+    assert chunked.shape == (15, 3, 32, 32)
+    torch.testing.assert_close(chunked, whole.clamp(0, 1), rtol=0, atol=1e-5)

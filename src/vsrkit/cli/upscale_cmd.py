@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -27,16 +27,16 @@ def register(app: typer.Typer) -> None:
         input: Annotated[Path, typer.Argument(help="Video file (any format FFmpeg reads) or folder of frames.")],
         output: Annotated[Path, typer.Argument(help="Video file (.mp4, .mkv, ...) or folder for PNG frames.")],
         model: Annotated[
-            Optional[str], typer.Option(help="Registered model name (default: 'default' if present, else bicubic).")
+            str | None, typer.Option(help="Registered model name (default: 'default' if present, else bicubic).")
         ] = None,
-        weights: Annotated[Optional[Path], typer.Option(help="Weights (.safetensors) for --model.")] = None,
+        weights: Annotated[Path | None, typer.Option(help="Weights (.safetensors) for --model.")] = None,
         device: Annotated[str, typer.Option(help="auto, cpu or an accelerator device such as cuda:0.")] = "auto",
         precision: Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16.")] = "auto",
         tile: Annotated[int, typer.Option(help="Spatial tile size in input pixels (0: whole frame).")] = 0,
         tile_overlap: Annotated[int, typer.Option(help="Context pixels around each tile.")] = 16,
         chunk: Annotated[int, typer.Option(help="Frames per temporal chunk (bidirectional models).")] = 16,
-        codec: Annotated[Optional[str], typer.Option(help="Video encoder (default libx264; VP9 for .webm).")] = None,
-        crf: Annotated[Optional[int], typer.Option(help="Encoder quality (x264/x265 CRF, default 18).")] = None,
+        codec: Annotated[str | None, typer.Option(help="Video encoder (default libx264; VP9 for .webm).")] = None,
+        crf: Annotated[int | None, typer.Option(help="Encoder quality (x264/x265 CRF, default 18).")] = None,
         fps: Annotated[float, typer.Option(help="Frame rate for frame-folder input.")] = 25.0,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
     ) -> None:

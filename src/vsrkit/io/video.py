@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import av
 import av.error
@@ -225,7 +225,7 @@ class VideoInput:
     def close(self) -> None:
         self.container.close()
 
-    def __enter__(self) -> VideoInput:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -273,12 +273,9 @@ class VideoOutput:
             raise VsrkitError(f"--codec {codec_name!r} is not a video encoder")
         self.pix_fmt = _pick_pix_fmt(codec_obj, source, width, height)
         fmt = av.VideoFormat(self.pix_fmt)
-        if any(c.width < fmt.width or c.height < fmt.height for c in fmt.components):
-            # Subsampled chroma needs even sizes.
-            if width % 2 or height % 2:
-                raise VsrkitError(
-                    f"{self.path}: output size {width}x{height} is odd; {self.pix_fmt} needs even sizes"
-                )
+        subsampled = any(c.width < fmt.width or c.height < fmt.height for c in fmt.components)
+        if subsampled and (width % 2 or height % 2):
+            raise VsrkitError(f"{self.path}: output size {width}x{height} is odd; {self.pix_fmt} needs even sizes")
         self.bits = _bit_depth(fmt)
         if source is not None:
             self.matrix, self.full_range = source.matrix, source.full_range
@@ -379,7 +376,7 @@ class VideoOutput:
     def abort(self) -> None:
         try:
             self.container.close()
-        except Exception:  # noqa: BLE001 - the file is deleted anyway
+        except Exception:  # noqa: BLE001, S110 - the caller deletes the file anyway
             pass
 
 

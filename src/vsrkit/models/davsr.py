@@ -9,7 +9,7 @@ Forward pass (half-quadratic splitting unrolled ``iterations`` times, weights sh
 
 1. initial estimate ``X₀``: frame interpolation to the HR time grid (LR frame ``i`` placed at HR
    frame ``5i + 2``; :mod:`vsrkit.layers.interpolation`), then bilinear ×4;
-2. HyPaNet, a 1×1×1 Conv3d MLP on ``[noise σ, s_t, s] = [0, 5, 4]``, gives the data weights
+2. HyPaNet, a 1×1 conv MLP (the official 1×1×1 Conv3d) on ``[noise σ, s_t, s] = [0, 5, 4]``, gives the data weights
    ``α_1..α_K`` (and ``β_1..β_K``, which the official configuration, with 3 image channels, never
    uses; kept so the layer matches the official one);
 3. for ``k = 1..K``: ``Z_k`` = closed-form Fourier data step
@@ -31,7 +31,7 @@ feature extraction: 2 stride-2 convs, conv 64→64 + 5 residual blocks       444
 4 × second-order deformable alignment (DCN 128→64, offset convs)         2,039,488
 4 × propagation trunk: conv (2..5)·64→64 + 7 residual blocks             2,584,320
 reconstruction (conv 320→64 + 5 blocks), 2 × pixel-shuffle, hr, last       887,747
-HyPaNet (3→16→16→6, 1×1×1 Conv3d)                                               438
+HyPaNet (3→16→16→6, 1×1 convs)                                                  438
 **total**                                                                **7,397,221**
 ====================================================================  ===========
 
@@ -80,15 +80,20 @@ BRANCHES = ("backward_1", "forward_1", "backward_2", "forward_2")
 
 
 class HyPaNet(nn.Module):
-    """Hyper-parameter net: ``[σ, s_t, s]`` → ``(α_1..α_K, β_1..β_K)``, positive (Softplus + 1e-6)."""
+    """Hyper-parameter net: ``[σ, s_t, s]`` → ``(α_1..α_K, β_1..β_K)``, positive (Softplus + 1e-6).
+
+    The official layers are 1×1×1 ``Conv3d``; these are the same maps as 1×1 ``Conv2d`` (official
+    weights load after dropping one singleton dimension). 4-D weights keep the model convertible to
+    ``channels_last`` as a whole, which the upscaler does on CPU.
+    """
 
     def __init__(self, *, iterations: int = 3, hidden: int = 16) -> None:
         super().__init__()
         self.iterations = iterations
         self.mlp = nn.Sequential(
-            nn.Conv3d(3, hidden, 1), nn.ReLU(inplace=True),
-            nn.Conv3d(hidden, hidden, 1), nn.ReLU(inplace=True),
-            nn.Conv3d(hidden, 2 * iterations, 1), nn.Softplus(),
+            nn.Conv2d(3, hidden, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, hidden, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, 2 * iterations, 1), nn.Softplus(),
         )
         # Start the data weights near 0.01 rather than Softplus(0) ≈ 0.7. The blur-and-sample operator
         # has AAᵀ ≈ 1/80 at low frequencies, so with α ≈ 0.7 the data step would move the estimate by
@@ -98,7 +103,7 @@ class HyPaNet(nn.Module):
 
     def forward(self, hyper: Tensor) -> tuple[Tensor, Tensor]:
         """``hyper`` ``(B, 3)``; returns ``alpha, beta`` each ``(B, iterations)``."""
-        out = self.mlp(hyper.view(*hyper.shape, 1, 1, 1)).flatten(1) + 1e-6
+        out = self.mlp(hyper.view(*hyper.shape, 1, 1)).flatten(1) + 1e-6
         return out[:, : self.iterations], out[:, self.iterations :]
 
 
