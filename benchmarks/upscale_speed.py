@@ -166,18 +166,22 @@ def speed(args: argparse.Namespace) -> None:
 
 
 def quality(args: argparse.Namespace) -> None:
-    """bf16 cost on Vid4 for RLSP (official 7-64 weights, BD x4 'gauss1.5' degradation, RLSP protocol)."""
+    """bf16 cost on Vid4: official RLSP 7-64 weights with BD x4 ('gauss1.5'), or ``--model NAME``
+    (its shipped weights) with ``--degradation``; RLSP protocol."""
     from vsrkit.degradations import get_degradation
     from vsrkit.io.frames import list_sequences, read_sequence
     from vsrkit.metrics import get_protocol
     from vsrkit.shared import shared_path
     from vsrkit.weights.convert import convert
 
-    with tempfile.TemporaryDirectory() as tmp:
-        weights = Path(tmp) / "rlsp64.safetensors"
-        convert("rlsp-tf", str(shared_path("weights", "rlsp_tf", "ckpt_rlsp_64")), weights)
-        model = create_model("rlsp-7-64", weights=weights).eval()
-    deg, prot = get_degradation("gauss1.5"), get_protocol("rlsp")
+    if args.model:
+        model = create_model(args.model).eval()
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            weights = Path(tmp) / "rlsp64.safetensors"
+            convert("rlsp-tf", str(shared_path("weights", "rlsp_tf", "ckpt_rlsp_64")), weights)
+            model = create_model("rlsp-7-64", weights=weights).eval()
+    deg, prot = get_degradation(args.degradation), get_protocol("rlsp")
     configs = {"fp32": {"precision": "fp32"}, "bf16": {"precision": "bf16"}}
     scores: dict[str, list[float]] = {k: [] for k in configs}
     for seq in list_sequences(shared_path("data", "vid4", "GT")):
@@ -194,6 +198,8 @@ def quality(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quality", action="store_true", help="measure the bf16 cost on Vid4 instead")
+    parser.add_argument("--model", help="--quality: a registered model with shipped weights instead")
+    parser.add_argument("--degradation", default="gauss1.5", help="--quality: LR degradation")
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--e2e-frames", type=int, default=50)

@@ -18,7 +18,7 @@ def _states_equal(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> lis
     return [k for k in a if not torch.equal(a[k], b[k])]
 
 
-@pytest.mark.parametrize("amp", ["none", "bf16"])
+@pytest.mark.parametrize("amp", ["none", "bf16", "fp16"])
 def test_resume_is_bit_identical(tmp_path: Path, amp: str) -> None:
     data = make_clip(tmp_path / "clip")
     straight = train(config_from_dict(tiny_config(tmp_path, data, "straight", amp=amp)), log=lambda *_: None)
