@@ -97,3 +97,18 @@ def test_streaming_equals_whole_sequence(name: str) -> None:
             out, state = model.step(padded[:, t : t + 2 * r + 1], state)
             frames.append(out)
     torch.testing.assert_close(torch.stack(frames, 1), whole, rtol=0, atol=0)
+
+
+def test_weights_file_hparams_are_used_and_conflicts_rejected(tmp_path: Path) -> None:
+    """Arguments a preset leaves open come from the file; pinned ones must agree with it."""
+    from vsrkit.errors import WeightsError
+
+    trained = create_model("rlsp-7-48", pretrained=False, value_range=1.0)
+    path = save_weights(trained, tmp_path / "vr1.safetensors")
+    loaded = create_model("rlsp-7-48", weights=path)
+    assert loaded.hparams["value_range"] == 1.0
+    clip = torch.rand(1, 3, 3, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(clip), trained.eval()(clip), rtol=0, atol=0)
+    with pytest.raises(WeightsError, match="filters=48"):
+        create_model("rlsp-7-64", weights=path)

@@ -92,14 +92,48 @@ def create_model(
         overrides: constructor arguments replacing the preset's.
     """
     preset = get_preset(name)
-    model = build_model(preset.cls, {**preset.kwargs, **overrides})
     source = Path(weights) if weights is not None else (preset.weights if pretrained else None)
+    kwargs = {**preset.kwargs, **overrides}
+    if source is not None:
+        kwargs = _merge_file_hparams(name, preset, source, kwargs, overrides)
+    model = build_model(preset.cls, kwargs)
     if source is not None:
         from ..weights.io import load_weights
 
         load_weights(model, source)
     model.preset_name = name  # type: ignore[attr-defined]
     return model
+
+
+def _merge_file_hparams(
+    name: str, preset: Preset, source: Path, kwargs: dict[str, Any], overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """Take constructor arguments the preset leaves open (e.g. ``value_range``) from the weights file.
+
+    Weights trained with non-default arguments would otherwise load into a model that computes
+    something else, with no shape mismatch to reveal it. Arguments the preset pins (``filters`` of
+    ``rlsp-7-48``) must agree with the file: that is a wrong-checkpoint error, not a silent rebuild.
+    """
+    import json
+
+    from ..errors import WeightsError
+    from ..weights.io import read_metadata
+
+    meta = read_metadata(source)
+    if meta.get("arch") not in (None, preset.cls.arch) or "hparams" not in meta:
+        return kwargs  # load_weights reports a wrong architecture with the file name
+    file_hparams = json.loads(meta["hparams"])
+    pinned = {k: v for k, v in preset.kwargs.items() if k not in overrides}
+    conflicts = [
+        f"{k}={file_hparams[k]!r} (preset has {v!r})"
+        for k, v in pinned.items()
+        if k in file_hparams and json.loads(json.dumps(v)) != file_hparams[k]
+    ]
+    if conflicts:
+        raise WeightsError(f"{source}: weights do not fit model {name!r}: {', '.join(conflicts)}")
+    accepted = set(full_hparams(preset.cls, {}))
+    open_keys = (accepted & set(file_hparams)) - set(preset.kwargs) - set(overrides)
+    return {**kwargs, **{k: file_hparams[k] for k in open_keys}}
 
 
 def count_parameters(name: str) -> int:
