@@ -29,7 +29,7 @@ def child(args: argparse.Namespace) -> None:
 
     torch.manual_seed(0)
     model = create_model(args.model, pretrained=False)
-    up = Upscaler(model, device="cpu", precision=args.precision, tile=args.tile, tile_overlap=16)
+    up = Upscaler(model, device="cpu", precision=args.precision, tile=args.tile)
     summary = up.upscale(args.input, args.output, progress=False)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"peak_mb": peak_mb, "frames": summary.frames_in, "fps": summary.fps}))
@@ -74,7 +74,7 @@ def rss(args: argparse.Namespace) -> None:
         src = make_input(Path(tmp) / "large.mp4", 3, 960, 544)
         for tile in (0, 128):
             r = measure(src, "rlsp-7-48", tile=tile)
-            label = f"tile {tile}, overlap 16" if tile else "untiled"
+            label = f"tile {tile}, overlap 32" if tile else "untiled"
             print(f"rlsp-7-48 3 frames 960x544 -> 3840x2176, {label}: peak RSS {r['peak_mb']:.0f} MB", flush=True)
 
 

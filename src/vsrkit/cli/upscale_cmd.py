@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         device: Annotated[str, typer.Option(help="auto, cpu or an accelerator device such as cuda:0.")] = "auto",
         precision: Annotated[str, typer.Option(help="auto, fp32, bf16 or fp16.")] = "auto",
         tile: Annotated[int, typer.Option(help="Spatial tile size in input pixels (0: whole frame).")] = 0,
-        tile_overlap: Annotated[int, typer.Option(help="Context pixels around each tile.")] = 16,
+        tile_overlap: Annotated[int, typer.Option(help="Context input pixels around each tile.")] = 32,
         chunk: Annotated[int, typer.Option(help="Frames per temporal chunk (bidirectional models).")] = 16,
         codec: Annotated[str | None, typer.Option(help="Video encoder (default libx264; VP9 for .webm).")] = None,
         crf: Annotated[int | None, typer.Option(help="Encoder quality (x264/x265 CRF, default 18).")] = None,
