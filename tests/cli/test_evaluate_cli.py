@@ -172,4 +172,4 @@ def test_unavailable_device(tmp_path: Path, cli: Callable, monkeypatch: pytest.M
     out = tmp_path / "out"
     args = _evaluate_args(data, out)
     code, _, err = cli([*args[:-1], "cuda"])
-    _assert_clean_failure(code, err, out, "CUDA is not available")
+    _assert_clean_failure(code, err, out, "device 'cuda' is not available")

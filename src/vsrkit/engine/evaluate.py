@@ -22,28 +22,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .device import resolve_device
 from ..degradations import get_degradation
 from ..errors import VsrkitError
 from ..io.frames import check_sequence, commit_dir, list_sequences, read_sequence, staging_dir, write_image
 from ..metrics import get_protocol
 from ..models.base import VSRModel
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None``/``"auto"``: the first accelerator available, else CPU; otherwise as given."""
-    if device is None or device == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise VsrkitError(f"invalid device {device!r} ({exc})") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise VsrkitError(f"device {device!r} requested but CUDA is not available")
-    return dev
 
 
 def run_model(model: VSRModel, lr: Tensor) -> Tensor:

@@ -202,7 +202,9 @@ def sample_frame(model: VSRModel, cfg: TrainConfig, device: torch.device, frames
     from ..io.frames import list_frames, list_sequences, read_image, to_tensor
 
     seq = list_sequences(resolve_data_path(cfg.val.paths[0]))[0]
-    hr = torch.stack([to_tensor(read_image(p)) for p in list_frames(seq)[:frames]])
+    # Space-time degradations consume temporal_scale HR frames per LR frame (5 for stvsr).
+    hr_frames = frames * model.temporal_scale
+    hr = torch.stack([to_tensor(read_image(p)) for p in list_frames(seq)[:hr_frames]])
     lr = degrade(hr, cfg.val.degradation, cfg.data.scale)
     model.eval()
     out = model(lr[None].to(device))[0, -1].float().clamp(0, 1).cpu()

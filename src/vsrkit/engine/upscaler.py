@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .device import resolve_device
 from ..color import rgb_to_ycbcr, ycbcr_to_rgb
 from ..errors import InputError, VsrkitError
 from ..io.frames import IMAGE_SUFFIXES, iter_sequence, list_frames, write_image
@@ -59,21 +60,6 @@ DEFAULT_CHUNK = 16
 def default_model_name() -> str:
     """The project's trained default model once it is registered, bicubic until then."""
     return "default" if "default" in list_models() else "bicubic"
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        acc = torch.accelerator.current_accelerator(check_available=True) if hasattr(torch, "accelerator") else None
-        return acc if acc is not None else torch.device("cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise VsrkitError(f"unknown device {name!r} (use auto, cpu or an accelerator name)") from None
-    if device.type != "cpu":
-        module = getattr(torch, device.type, None)
-        if module is None or not module.is_available():
-            raise VsrkitError(f"device {name!r} is not available on this machine")
-    return device
 
 
 def cpu_has_native_bf16() -> bool:

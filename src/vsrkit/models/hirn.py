@@ -191,7 +191,7 @@ class HiRN(VSRModel):
         hr_channels: int = 64,
         flow: Literal["spynet", "dis"] = "spynet",
         official_quirks: bool = False,
-    scale: int = 4,
+        scale: int = 4,
     ) -> None:
         super().__init__()
         if scale != 4:

@@ -343,7 +343,7 @@ class IART(VSRModel):
         flow: Literal["spynet", "dis"] = "spynet",
         use_checkpoint: bool = False,
         unused_layers: bool = True,
-    scale: int = 4,
+        scale: int = 4,
     ) -> None:
         super().__init__()
         if scale != 4:
