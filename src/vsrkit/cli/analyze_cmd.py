@@ -7,7 +7,6 @@ name (fresh weights unless ``--weights``), or, where several are compared, as ``
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,15 +14,13 @@ import numpy as np
 import typer
 
 from ..errors import InputError, VsrkitError
+from ..io.jsonfile import write_json
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     if path.is_dir():
         raise InputError(path, "--json must be a file path, not a folder")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
+    write_json(path, data)
 
 
 def _check_out(path: Path | None, option: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,24 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import InputError
-
-
-def _json_safe(value: Any) -> Any:
-    # PSNR of identical frames is infinite; strict JSON has no Infinity, so it becomes null.
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def _write_json(path: Path, result: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.part")
-    tmp.write_text(json.dumps(_json_safe(result), indent=2, allow_nan=False) + "\n")
-    tmp.replace(path)
+from ..io.jsonfile import write_json
 
 
 def _fmt(value: float, digits: int) -> str:
@@ -106,5 +88,5 @@ def register(app: typer.Typer) -> None:
         )
         print_table(result)
         if json_out is not None:
-            _write_json(json_out, result)
+            write_json(json_out, result)
             typer.echo(f"wrote {json_out}")

@@ -29,6 +29,7 @@ from PIL import Image
 
 from ..errors import InputError, VsrkitError
 from ..io.frames import list_frames, list_sequences, read_image
+from ..io.jsonfile import write_json
 from ..layers.resize import imresize
 from ..shared import shared_path
 
@@ -149,9 +150,7 @@ def prepare_default_corpus(cache_dir: str | Path | None = None, *, log=print) ->
         manifest["photos"].append({"name": name, "file": f"photos/{name}.npy", "shape": list(shape),
                                    "source": path.name, "downscale": 1, "stored_downscale": factor,
                                    "licence": licence})
-    tmp = manifest_path.with_name("manifest.json.part")
-    tmp.write_text(json.dumps(manifest, indent=1))
-    tmp.replace(manifest_path)
+    write_json(manifest_path, manifest, indent=1)
     return out
 
 

@@ -23,7 +23,6 @@ from a generator seeded per frame, so a sequence can be regenerated or streamed 
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import InputError, VsrkitError
+from ..io.jsonfile import write_json
 from ..io.frames import IMAGE_SUFFIXES, commit_dir, list_frames, read_image, staging_dir, to_tensor, write_image
 from ..layers.resize import imresize
 
@@ -157,8 +157,5 @@ def write_quasistatic(
     commit_dir(stage, out_dir)
     if json_path is not None:
         meta = {"params": asdict(params), "size": list(scene.shape[-2:]), "scene_frames": int(scene.shape[0])}
-        json_path = Path(json_path)
-        tmp = json_path.with_name(f".{json_path.name}.part")
-        tmp.write_text(json.dumps(meta, indent=2) + "\n")
-        tmp.replace(json_path)
+        write_json(json_path, meta)
     return out_dir
