@@ -2,6 +2,8 @@
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/flow_models.py [--models hirn iart] [--frames 5]
                                                                  [--size 144 180] [--threads 2]
+    # through `vsrkit upscale`'s Upscaler: an N-frame mp4 of --size in, mp4 out (temporal chunks)
+    OMP_NUM_THREADS=2 .venv/bin/python benchmarks/flow_models.py --upscale 100 --size 64 64
 
 Each model runs in a fresh subprocess (so ``ru_maxrss`` is its own high-water mark) on the first
 ``--frames`` LR frames of Vid4 calendar BI×4 (MATLAB oracle, 180×144) when ../shared is present,
@@ -21,7 +23,32 @@ import sys
 import time
 
 
-def _one(name: str, frames: int, size: tuple[int, int], threads: int, random: bool) -> dict:
+def _one_upscale(model, name: str, frames: int, size: tuple[int, int], threads: int, base_rss: int) -> dict:  # type: ignore[no-untyped-def]
+    """The Upscaler on an mp4 of ``frames`` synthetic frames (the demo scene) of ``size``."""
+    import tempfile
+    from pathlib import Path
+
+    from vsrkit.demo import scene, write_sample_video
+    from vsrkit.engine.upscaler import Upscaler
+
+    with tempfile.TemporaryDirectory() as tmp:
+        src = write_sample_video(Path(tmp) / "in.mp4", scene(size[1], size[0], supersample=1), frames=frames, fps=25)
+        summary = Upscaler(model, device="cpu", precision="fp32").upscale(src, Path(tmp) / "out.mp4", progress=False)
+    return {
+        "model": name,
+        "params": sum(p.numel() for p in model.parameters()),
+        "input": f"{summary.frames_in}x{size[1]}x{size[0]} (mp4 through Upscaler.upscale, chunk 16)",
+        "output": f"{summary.frames_out} frames {summary.size_out[1]}x{summary.size_out[0]}",
+        "s_per_frame": summary.seconds / summary.frames_in,
+        "cpu_s_per_frame": float("nan"),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_before_forward_mb": base_rss / 1024,
+        "threads": threads,
+        "load": " ".join(f"{v:.1f}" for v in os.getloadavg()),
+    }
+
+
+def _one(name: str, frames: int, size: tuple[int, int], threads: int, random: bool, upscale: int = 0) -> dict:
     import torch
 
     from vsrkit import create_model
@@ -39,6 +66,8 @@ def _one(name: str, frames: int, size: tuple[int, int], threads: int, random: bo
         source = "random"
     model = create_model(name, pretrained=False).eval()
     base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if upscale:
+        return _one_upscale(model, name, upscale, size, threads, base_rss)
     with torch.no_grad():
         model(clip[:, :2])
         start, cpu0 = time.perf_counter(), time.process_time()
@@ -65,14 +94,17 @@ def main() -> None:
     parser.add_argument("--size", type=int, nargs=2, default=(144, 180), metavar=("H", "W"))
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--random", action="store_true", help="random frames of --size instead of Vid4 calendar")
+    parser.add_argument("--upscale", type=int, default=0, metavar="N",
+                        help="time Upscaler.upscale on an N-frame mp4 of --size instead")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(_one(args.one, args.frames, tuple(args.size), args.threads, args.random)))
+        print(json.dumps(_one(args.one, args.frames, tuple(args.size), args.threads, args.random, args.upscale)))
         return
     for name in args.models:
         cmd = [sys.executable, __file__, "--one", name, "--frames", str(args.frames),
-               "--size", *map(str, args.size), "--threads", str(args.threads)] + (["--random"] if args.random else [])
+               "--size", *map(str, args.size), "--threads", str(args.threads), "--upscale", str(args.upscale)]
+        cmd += ["--random"] if args.random else []
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(f"{name}: failed\n{proc.stderr.strip()}", file=sys.stderr)

@@ -73,6 +73,41 @@ def time_stream(up: Upscaler, frames: list[torch.Tensor], repeats: int = 1) -> f
     return best
 
 
+def time_step(up: Upscaler, h: int, w: int, frames: int, repeats: int = 2) -> float:
+    """Frames/s of the model step alone, as the Upscaler calls it (bf16 weights, channels-last and
+    fused conv+ReLU where it applies); no chroma, no blending."""
+    x = torch.rand(1, 3, 3, h, w)
+    best = 0.0
+    with torch.inference_mode():
+        state = None
+        for _ in range(3):
+            _, state = up._step(x, state)
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(frames):
+                _, state = up._step(x, state)
+            best = max(best, frames / (time.perf_counter() - start))
+    return best
+
+
+def time_convs_only(model: nn.Module, h: int, w: int, dtype: torch.dtype, frames: int) -> float:
+    """Frames/s of the model's convolutions alone (same shapes, channels-last, no cell around them):
+    the ceiling any implementation of the cell built on these oneDNN kernels can reach."""
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    inputs = [torch.rand(1, c.in_channels, h, w).to(dtype).contiguous(memory_format=torch.channels_last) for c in convs]
+    convs = [nn.Conv2d(c.in_channels, c.out_channels, c.kernel_size, padding=c.padding).to(dtype)
+             .to(memory_format=torch.channels_last).eval() for c in convs]
+    best = 0.0
+    with torch.inference_mode():
+        for _ in range(2):
+            start = time.perf_counter()
+            for _ in range(frames):
+                for conv, x in zip(convs, inputs):
+                    conv(x)
+            best = max(best, frames / (time.perf_counter() - start))
+    return best
+
+
 class _Step(nn.Module):
     def __init__(self, model: nn.Module) -> None:
         super().__init__()
@@ -138,7 +173,10 @@ def speed(args: argparse.Namespace) -> None:
           f"native bf16 {cpu_has_native_bf16()}, {load()}")
     print(f"nominal peak: fp32 {peak_gflops(torch.float32):.0f} GFLOP/s, bf16 {peak_gflops(torch.bfloat16):.0f} GFLOP/s")
     print()
-    print(f"{'model':10} {'input':8} {'prec':5} {'frames/s':>9} {'GFLOP/s':>8} {'of peak':>8}   load")
+    print("frames/s: 'step' is the model cell alone as the Upscaler runs it; 'stream' adds chroma")
+    print("upsampling and RGB composition (Upscaler.stream); 'convs only' is the cell's convolutions")
+    print("alone, the ceiling for these oneDNN kernels. GFLOP/s and fraction of peak are for 'step'.")
+    print(f"{'model':10} {'input':8} {'prec':5} {'step':>7} {'stream':>7} {'convs only':>10} {'GFLOP/s':>8} {'of peak':>8}   load")
     for name in ("rlsp-7-48", "rlsp-7-64"):
         model = create_model(name, pretrained=False).eval()
         for h, w in ((144, 180), (180, 320)):
@@ -146,12 +184,14 @@ def speed(args: argparse.Namespace) -> None:
             flops = conv_flops_per_frame(model, h, w)
             for precision in ("fp32", "bf16"):
                 up = Upscaler(model, device="cpu", precision=precision)
+                dtype = torch.float32 if precision == "fp32" else torch.bfloat16
+                step = time_step(up, h, w, args.frames, repeats=args.rounds)
                 time_stream(up, frames[:5])
                 fps = time_stream(up, frames, repeats=args.rounds)
-                dtype = torch.float32 if precision == "fp32" else torch.bfloat16
-                gf = fps * flops / 1e9
-                print(f"{name:10} {w}x{h:<4} {precision:5} {fps:9.1f} {gf:8.0f} {gf / peak_gflops(dtype):8.1%}   {load()}",
-                      flush=True)
+                ceiling = time_convs_only(model, h, w, dtype, args.frames)
+                gf = step * flops / 1e9
+                print(f"{name:10} {w}x{h:<4} {precision:5} {step:7.1f} {fps:7.1f} {ceiling:10.1f} {gf:8.0f} "
+                      f"{gf / peak_gflops(dtype):8.1%}   {load()}", flush=True)
     print()
     print("fp32 model-only step loop, same network exported to ONNX (opset 17), alternating runs:")
     for name in ("rlsp-7-48", "rlsp-7-64"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -103,21 +104,33 @@ def test_bad_input(tmp_path: Path, monkeypatch, capsys, make, message: str) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-@pytest.mark.parametrize("where", ["missing-folder", "parent-is-a-file", "same-as-input", "unknown-suffix"])
+@pytest.mark.parametrize(
+    "where", ["missing-folder", "parent-is-a-file", "same-as-input", "unknown-suffix", "unwritable-folder",
+              "audio-the-container-refuses"],
+)
 def test_bad_output(tmp_path: Path, monkeypatch, capsys, where: str) -> None:
-    src = write_sample_video(tmp_path / "in.mp4", flat((50, 100, 150), 16, 16), frames=3, audio=False)
+    src = write_sample_video(tmp_path / "in.mp4", flat((50, 100, 150), 16, 16), frames=3, audio=True)
     (tmp_path / "file").write_text("x")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
     dst = {
         "missing-folder": tmp_path / "no" / "such" / "out.mp4",
         "parent-is-a-file": tmp_path / "file" / "out.mp4",
         "same-as-input": src,
         "unknown-suffix": tmp_path / "out.xyz",
+        # Root writes into a 0o555 folder anyway; nobody writes into /proc.
+        "unwritable-folder": Path("/proc/out.mp4") if os.geteuid() == 0 else locked / "out.mp4",
+        # WebM takes Opus/Vorbis only: refused before any frame is upscaled, not after.
+        "audio-the-container-refuses": tmp_path / "out.webm",
     }[where]
     before = {p.name: p.stat().st_size for p in tmp_path.iterdir()}
     code, _, err = run(monkeypatch, capsys, str(src), str(dst), "--quiet")
+    locked.chmod(0o755)
     assert code == 2
-    assert len(err.strip().splitlines()) == 1 and err.startswith("error: ")
+    assert len(err.strip().splitlines()) == 1 and err.startswith(f"error: {dst}")
     assert {p.name: p.stat().st_size for p in tmp_path.iterdir()} == before
+    assert list(locked.iterdir()) == []
 
 
 def test_odd_sized_video_upscales_with_summary(tmp_path: Path, monkeypatch, capsys) -> None:

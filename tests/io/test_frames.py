@@ -21,6 +21,7 @@ from vsrkit.io.frames import (
     probe_image,
     read_image,
     read_sequence,
+    remove_stale,
     staging_dir,
     write_image,
 )
@@ -138,3 +139,33 @@ def test_staging_commit_merges(tmp_path: Path) -> None:
     assert not stage.exists()
     assert sorted(p.name for p in final.iterdir()) == ["keep", "old"]
     assert [p.name for p in (final / "old").iterdir()] == ["y.png"]
+
+
+def test_staging_dir_clears_only_its_own_stale_folder(tmp_path: Path) -> None:
+    final = tmp_path / "out"
+    # What a SIGKILL during an earlier run over `out` leaves, next to another output's staging folder.
+    stale = tmp_path / ".out.part"
+    (stale / "seq").mkdir(parents=True)
+    (stale / "seq" / "00000001.png").write_bytes(b"half")
+    other = tmp_path / ".out2.part"
+    other.mkdir()
+    (other / "x.png").write_bytes(b"theirs")
+    stage = staging_dir(final)
+    assert stage == stale and list(stage.iterdir()) == []
+    write_image(stage / "new.png", torch.zeros(3, 4, 4))
+    commit_dir(stage, final)
+    assert not stale.exists() and [p.name for p in final.iterdir()] == ["new.png"]
+    assert (other / "x.png").read_bytes() == b"theirs"
+
+
+def test_stale_leftover_that_is_a_file_or_a_symlink_is_removed_not_followed(tmp_path: Path) -> None:
+    (tmp_path / ".a.part").write_bytes(b"file where the folder goes")
+    assert staging_dir(tmp_path / "a").is_dir()
+    target = tmp_path / "precious"
+    target.mkdir()
+    (target / "keep.png").write_bytes(b"keep")
+    (tmp_path / ".b.part").symlink_to(target)
+    stage = staging_dir(tmp_path / "b")
+    assert stage.is_dir() and not stage.is_symlink()
+    assert (target / "keep.png").read_bytes() == b"keep"
+    remove_stale(tmp_path / "never-existed")  # nothing to do is fine

@@ -53,3 +53,6 @@ def register(app: typer.Typer) -> None:
         )
         if not quiet:
             typer.echo(summary.line())
+        # Even with --quiet: a dropped rotation or font is never silent.
+        for warning in summary.warnings:
+            typer.echo(f"warning: {warning}", err=True)

@@ -19,6 +19,7 @@ the LR Cb/Cr (BT.601, the convention of the Y output), as their papers do.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import shutil
 import sys
@@ -36,10 +37,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .device import resolve_device
-from ..color import rgb_to_ycbcr, ycbcr_to_rgb
+from ..color import LUMA_TO_RGB_GAIN, chroma_to_rgb
 from ..errors import InputError, VsrkitError
-from ..io.frames import IMAGE_SUFFIXES, iter_sequence, list_frames, write_image
-from ..io.video import VideoInput, VideoOutput, is_video_path
+from ..io.frames import IMAGE_SUFFIXES, iter_sequence, list_frames, remove_stale, write_image
+from ..io.pipeline import BackgroundWriter
+from ..io.video import VideoInput, VideoOutput, is_video_path, not_kept
 from ..layers.resize import imresize
 from ..models import create_model, list_models
 from ..models.base import StreamingVSRModel, VSRModel
@@ -163,6 +165,8 @@ class UpscaleSummary:
     device: str
     copied_streams: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # Input properties the output could not keep (one line each; the CLI prints them even with -q).
+    warnings: tuple[str, ...] = ()
 
     @property
     def fps(self) -> float:
@@ -218,6 +222,10 @@ class Upscaler:
         self.model = model.eval().to(self.device)
         self.name = getattr(model, "preset_name", model.arch)
         self.dtype = choose_precision(self.model, self.device, str(precision))
+        # Low-precision weights on a copy: the caller's model stays usable at any precision.
+        self.cast_weights = self.dtype != torch.float32 and model.low_precision_weights
+        if self.cast_weights:
+            self.model = copy.deepcopy(self.model).to(self.dtype)
         if self.device.type == "cpu":
             # oneDNN convolutions are faster on NHWC: one 48->48 conv at 180x144 ran 1.5x faster
             # in fp32 here (and bf16 needs NHWC for its fast kernels). Moves the given model in place.
@@ -237,7 +245,7 @@ class Upscaler:
 
     # ------------------------------------------------------------------ model calls
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
-        if self.dtype == torch.float32:
+        if self.dtype == torch.float32 or self.cast_weights:
             return contextlib.nullcontext()
         # Autocast rather than casting the weights: convolutions run in low precision while
         # additions such as RLSP's LR-luma skip stay fp32 (bf16 keeps 8 significant bits, too few
@@ -298,9 +306,8 @@ class Upscaler:
         """RGB ``(N, 3, sH, sW)`` from model output ``(N, C, sH, sW)`` and the LR frames ``(N, 3, H, W)``."""
         if out.shape[-3] == 3:
             return out.clamp_(0, 1)
-        cbcr = rgb_to_ycbcr(lr)[:, 1:]
-        cbcr = imresize(cbcr, size=tuple(out.shape[-2:]))
-        return ycbcr_to_rgb(torch.cat([out, cbcr], dim=1)).clamp_(0, 1)
+        chroma = imresize(chroma_to_rgb(lr), size=tuple(out.shape[-2:]))
+        return chroma.add_((out - 16.0 / 255.0) * LUMA_TO_RGB_GAIN).clamp_(0, 1)
 
     # ------------------------------------------------------------------ streams
     @torch.inference_mode()
@@ -399,14 +406,17 @@ class Upscaler:
         """Upscale a video file or frame folder into a video file or frame folder.
 
         Output goes to a hidden temporary name next to ``output`` and is renamed at the end, so an
-        interruption or error leaves nothing at ``output``. ``fps`` is used for frame-folder input.
+        interruption or error leaves nothing at ``output``; what a SIGKILL leaves at that name is
+        deleted by the next run over the same ``output``. ``fps`` is used for frame-folder input.
+        Rotation, tags, timecode, data streams and attachments the output container cannot hold
+        are listed in the summary's ``warnings``.
         """
         src, dst = Path(input), Path(output)
         out_is_video = _check_paths(src, dst)
         start = time.perf_counter()
         video_in: VideoInput | None = None
         tmp: Path | None = None
-        sink: VideoOutput | None = None
+        sink: BackgroundWriter | None = None
         try:
             if src.is_dir():
                 paths = list_frames(src)
@@ -430,12 +440,12 @@ class Upscaler:
             s = self.scale
             # Hidden temporary name keeping the suffix, from which FFmpeg picks the container.
             tmp = dst.with_name(f".{dst.name}.vsrkit-part{dst.suffix if out_is_video else ''}")
-            _remove(tmp)
+            remove_stale(tmp)  # left by a killed run over the same output
             if out_is_video:
-                sink = VideoOutput(
+                sink = BackgroundWriter(VideoOutput(
                     tmp, width=w * s, height=h * s, time_base=time_base / k, rate=(rate * k) if rate else None,
-                    source=info, copy_from=video_in, codec=codec, crf=crf,
-                )
+                    source=info, copy_from=video_in, codec=codec, crf=crf, name=dst,
+                ))
             else:
                 tmp.mkdir()
             timing: deque[tuple[int, int]] = deque()
@@ -457,8 +467,10 @@ class Upscaler:
                         count_out += 1
                     count_in += 1
                     advance()
+            lost: list[str] = []
             if sink is not None:
                 sink.close()
+                lost = [*sink.lost, *not_kept(info, tmp, sink.format_name)] if info is not None else []
                 sink = None
             if video_in is not None:
                 video_in.close()
@@ -480,11 +492,27 @@ class Upscaler:
             notes.append(f"input colour matrix untagged, assumed {info.matrix_name}")
         if info is not None and info.copy_streams and not out_is_video:
             notes.append(f"not written to a frame folder: {', '.join(info.copy_streams)}")
+        warnings = []
+        copied: tuple[str, ...] = ()
+        if info is not None and out_is_video:
+            copied = (*info.copy_streams, *(d for d in info.extra_streams if not any(d in x for x in lost)))
+            if lost:
+                warnings.append(f"{dst}: dropped what the {dst.suffix} container cannot hold: {'; '.join(lost)}")
+        elif info is not None:
+            dropped = list(info.extra_streams)
+            if info.timecode:
+                dropped.insert(0, f"timecode {info.timecode}")
+            if info.rotation:
+                dropped.insert(0, f"rotation ({info.rotation} degrees)")
+            if dropped:
+                warnings.append(f"{dst}: not kept in a frame folder (frames are in coded orientation): "
+                                f"{'; '.join(dropped)}")
+        if info is not None and info.ignored_streams:
+            warnings.append(f"{src}: only the first video stream is upscaled; dropped {', '.join(info.ignored_streams)}")
         return UpscaleSummary(
             input=src, output=dst, frames_in=count_in, frames_out=count_out, size_in=(h, w),
             size_out=(h * s, w * s), seconds=seconds, model=self.name, precision=self.precision,
-            device=str(self.device), copied_streams=info.copy_streams if info is not None and out_is_video else (),
-            notes=tuple(notes),
+            device=str(self.device), copied_streams=copied, notes=tuple(notes), warnings=tuple(warnings),
         )
 
 

@@ -214,13 +214,31 @@ def write_image(path: str | Path, frame: Tensor, *, bits: int = 8) -> None:
     Path(path).write_bytes(data)
 
 
+def remove_stale(path: str | Path) -> None:
+    """Delete what a killed run (SIGKILL, power loss) left at a temporary name, or say why not.
+
+    Only ever called on a name derived from this run's own output, so it cannot touch other files;
+    a symlink is removed itself, never followed.
+    """
+    path = Path(path)
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.is_symlink() or path.exists():
+            path.unlink()
+    except OSError as exc:
+        raise InputError(path, f"leftover of an earlier run cannot be removed ({exc.strerror or exc})") from None
+
+
 def staging_dir(final: str | Path) -> Path:
-    """A fresh hidden sibling folder to build ``final`` in, so a failure never leaves partial output."""
+    """A fresh hidden sibling folder to build ``final`` in, so a failure never leaves partial output.
+
+    A staging folder left by a killed run for the same ``final`` is deleted first.
+    """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     stage = final.parent / f".{final.name}.part"
-    if stage.exists():
-        shutil.rmtree(stage)
+    remove_stale(stage)
     stage.mkdir()
     return stage
 

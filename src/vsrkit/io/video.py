@@ -6,6 +6,12 @@ writer muxes into the output unchanged (stream copy). Colour handling is explici
 matrix (BT.601/709/...) and range (limited/full) of the input decide the YUV->RGB conversion, and the
 output is converted back with the same matrix and range and tagged with them, so a player shows the
 same colours (an untagged HD output of an SD input would otherwise be read as BT.709).
+
+Everything else the input carries is kept where the output container can hold it: the display matrix
+(phone rotation; frames stay in coded orientation and players rotate them), container and video-stream
+tags (title, creation time, location, language, timecode, which MOV/MP4 turn back into a tmcd track),
+data streams and attachments (MKV fonts). What a container refuses is dropped, not fatal, and
+:func:`not_kept` lists everything that did not reach a finished output so the caller can say so.
 """
 
 from __future__ import annotations
@@ -18,11 +24,13 @@ from typing import Any, Self
 
 import av
 import av.error
+import av.stream
 import numpy as np
 import torch
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 from torch import Tensor
 
+from ..color import VIDEO_MATRICES, rgb_to_yuv420
 from ..errors import InputError, VsrkitError
 
 VIDEO_SUFFIXES = {
@@ -44,6 +52,15 @@ _MATRIX_NAMES = {Colorspace.ITU709: "bt709", Colorspace.ITU601: "bt601", Colorsp
 # Accurate rounding and full chroma interpolation: without them swscale's fast path shifts flat
 # colours by a level or two.
 _SWS_FLAGS = Interpolation.BICUBIC | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
+# Muxers that store an attached picture as cover art: Matroska writes it as a one-frame video track,
+# MOV drops it.
+_COVER_FORMATS = {"mp4", "ipod", "3gp", "3g2"}
+# Tags describing the input file or its encoding rather than its content; the muxer writes its own.
+_SKIP_TAGS = {
+    "encoder", "major_brand", "minor_version", "compatible_brands", "duration", "number_of_frames",
+    "number_of_bytes", "bps", "_statistics_tags", "_statistics_writing_app", "_statistics_writing_date_utc",
+    "handler_name", "vendor_id",
+}
 
 
 def is_video_path(path: str | Path) -> bool:
@@ -79,6 +96,15 @@ class VideoInfo:
     matrix_guessed: bool
     duration: float | None
     copy_streams: tuple[str, ...] = field(default_factory=tuple)
+    # The first frame's display matrix (nine int32, libavutil/display.h) and its rotation in degrees
+    # counterclockwise, as players apply it; None / 0 when the input has none.
+    display_matrix: tuple[int, ...] | None = None
+    rotation: int = 0
+    timecode: str | None = None
+    # Data streams and attachments, copied when the output container takes them.
+    extra_streams: tuple[str, ...] = field(default_factory=tuple)
+    # Streams the upscaler never writes (further video tracks, cover art).
+    ignored_streams: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def matrix_name(self) -> str:
@@ -92,6 +118,64 @@ def _av_error_text(exc: BaseException) -> str:
 
 def _bit_depth(fmt: av.VideoFormat) -> int:
     return max((c.bits for c in fmt.components), default=8)
+
+
+def _tag(metadata: dict[str, str], key: str) -> str | None:
+    # Matroska upper-cases tag names (TIMECODE), MOV does not.
+    return next((v for k, v in metadata.items() if k.lower() == key), None)
+
+
+def _describe(stream: av.stream.Stream) -> str:
+    if stream.type == "attachment":
+        return f"attachment {_tag(stream.metadata, 'filename') or stream.index}"
+    # Data streams have no codec context; their codec name (klv, bin_data) is the stream's name.
+    ctx = stream.codec_context if stream.type != "data" else None
+    name = (ctx.name if ctx else getattr(stream, "name", None)) or _tag(stream.metadata, "handler_name") or "unknown"
+    if stream.disposition & av.stream.Disposition.attached_pic:
+        name = f"{name} cover art"
+    return f"{stream.type} stream {stream.index} ({name})"
+
+
+def _is_timecode_track(stream: av.stream.Stream) -> bool:
+    # MOV/MP4 tmcd tracks: the muxer rebuilds them from the video stream's timecode tag.
+    return stream.type == "data" and _tag(stream.metadata, "timecode") is not None
+
+
+def _content_tags(metadata: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in metadata.items() if k.lower() not in _SKIP_TAGS}
+
+
+def _first_frame_display_matrix(path: Path, index: int) -> tuple[int, ...] | None:
+    """The display matrix FFmpeg attaches to decoded frames (from the stream's side data).
+
+    The installed PyAV exposes it on frames only, and the output header must be written before the
+    main decode reaches its first frame (copied audio is muxed first), so a second, short-lived
+    demuxer decodes one frame. Any failure here means "no rotation"; the main decode reports errors.
+    """
+    try:
+        with av.open(str(path), mode="r") as container:
+            for frame in container.decode(container.streams[index]):
+                for side in frame.side_data:
+                    if side.type.name == "DISPLAYMATRIX":
+                        raw = bytes(side)
+                        if len(raw) == 36:
+                            return tuple(int(v) for v in np.frombuffer(raw, dtype="<i4"))
+                return None
+    except (av.error.FFmpegError, ValueError, IndexError, UnicodeDecodeError):
+        return None
+    return None
+
+
+def _rotation_degrees(matrix: tuple[int, ...] | None, metadata: dict[str, str]) -> int:
+    if matrix is not None:
+        # av_display_rotation_get: counterclockwise angle from the 16.16 fixed-point entries.
+        angle = -np.degrees(np.arctan2(matrix[1] / 65536, matrix[0] / 65536))
+        return round(float(angle)) % 360
+    tag = _tag(metadata, "rotate")  # FFmpeg < 6 exported the matrix as this (clockwise) tag
+    try:
+        return (-int(float(tag))) % 360 if tag else 0
+    except ValueError:
+        return 0
 
 
 class VideoInput:
@@ -118,7 +202,9 @@ class VideoInput:
         if not streams.video:
             kinds = sorted({s.type for s in streams}) or ["none"]
             raise InputError(self.path, f"no video stream (streams: {', '.join(kinds)})")
-        stream = streams.video[0]
+        # Cover art is a video stream too (one still picture); the film is the first other one.
+        films = [s for s in streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+        stream = (films or list(streams.video))[0]
         ctx = stream.codec_context
         if ctx.width <= 0 or ctx.height <= 0 or ctx.format is None:
             raise InputError(self.path, "video stream has no frame size or pixel format (corrupt or empty?)")
@@ -127,6 +213,17 @@ class VideoInput:
         self.video = stream
         stream.thread_type = "AUTO"
         self.copy = [s for s in streams if s.type in ("audio", "subtitle")]
+        self.data = [s for s in streams.data if not _is_timecode_track(s)]
+        # Cover art: one still picture, copied like a data stream.
+        self.covers = [
+            s for s in streams.video
+            if s.index != stream.index and s.disposition & av.stream.Disposition.attached_pic
+        ]
+        self.attachments = list(streams.attachments)
+        self.timecode = _tag(stream.metadata, "timecode") or next(
+            (_tag(s.metadata, "timecode") for s in streams.data if _is_timecode_track(s)), None
+        )
+        self.display_matrix = _first_frame_display_matrix(self.path, stream.index)
         spc = int(ctx.colorspace)
         matrix = _AVCOL_SPC_TO_SWS.get(spc)
         guessed = matrix is None
@@ -152,6 +249,13 @@ class VideoInput:
             matrix_guessed=guessed,
             duration=duration,
             copy_streams=tuple(f"{s.type}:{s.codec_context.name if s.codec_context else '?'}" for s in self.copy),
+            display_matrix=self.display_matrix,
+            rotation=_rotation_degrees(self.display_matrix, stream.metadata),
+            timecode=self.timecode,
+            extra_streams=tuple(_describe(s) for s in [*self.data, *self.covers, *self.attachments]),
+            ignored_streams=tuple(
+                _describe(s) for s in streams.video if s.index != stream.index and s not in self.covers
+            ),
         )
 
     def _to_rgb(self, frame: av.VideoFrame) -> Tensor:
@@ -168,8 +272,8 @@ class VideoInput:
     def frames(self, on_packet: Callable[[av.Packet], None] | None = None) -> Iterator[tuple[Tensor, int, int]]:
         """Yield ``(rgb (3, H, W) float32, pts, duration)`` in presentation order.
 
-        ``pts`` and ``duration`` are in ``info.time_base`` units. Audio/subtitle packets go to
-        ``on_packet`` as they are demuxed. A missing pts (some AVI/raw streams) continues from the
+        ``pts`` and ``duration`` are in ``info.time_base`` units. Audio, subtitle and data packets
+        go to ``on_packet`` as they are demuxed. A missing pts (some AVI/raw streams) continues from the
         previous frame; a missing duration is taken from the frame rate.
         """
         info = self.info
@@ -197,11 +301,13 @@ class VideoInput:
                 )
             return self._to_rgb(frame), pts, dur
 
-        streams = [self.video, *self.copy]
+        streams = [self.video, *self.copy, *self.data, *self.covers]
         try:
             for packet in self.container.demux(streams):
                 if packet.stream.index != self.video.index:
-                    if on_packet is not None and packet.size > 0 and packet.dts is not None:
+                    # Flush packets carry no dts; a cover picture may have none either.
+                    timed = packet.dts is not None or packet.stream in self.covers
+                    if on_packet is not None and packet.size > 0 and timed:
                         on_packet(packet)
                     continue
                 for frame in packet.decode():
@@ -261,8 +367,11 @@ class VideoOutput:
         codec: str | None = None,
         crf: int | None = None,
         container_format: str | None = None,
+        name: str | Path | None = None,
     ) -> None:
         self.path = Path(path)
+        # What error messages call the file: the user's output name when writing to a temporary one.
+        self.name = Path(name) if name is not None else self.path
         self.source = source
         codec_name = codec or DEFAULT_CODECS.get(self.path.suffix.lower(), DEFAULT_CODEC)
         try:
@@ -275,28 +384,80 @@ class VideoOutput:
         fmt = av.VideoFormat(self.pix_fmt)
         subsampled = any(c.width < fmt.width or c.height < fmt.height for c in fmt.components)
         if subsampled and (width % 2 or height % 2):
-            raise VsrkitError(f"{self.path}: output size {width}x{height} is odd; {self.pix_fmt} needs even sizes")
+            raise VsrkitError(f"{self.name}: output size {width}x{height} is odd; {self.pix_fmt} needs even sizes")
         self.bits = _bit_depth(fmt)
         if source is not None:
             self.matrix, self.full_range = source.matrix, source.full_range
         else:
             self.matrix, self.full_range = Colorspace.ITU709, False
         self.time_base = time_base
+        self._settings = (width, height, rate, codec_name, crf, container_format)
+        self.copy_from = copy_from
+        required: list[av.stream.Stream] = list(copy_from.copy) if copy_from is not None else []
+        optional: list[av.stream.Stream] = (
+            [*copy_from.data, *copy_from.covers, *copy_from.attachments] if copy_from is not None else []
+        )
+        # The header is written here, before any work: a stream the container refuses shows now.
+        # Audio and subtitles are the content, so refusing one is an error; data streams and
+        # attachments are dropped one by one (not_kept() reports them after the run).
+        failure = self._open([*required, *optional])
+        if failure is not None and optional:
+            accepted: list[av.stream.Stream] = []
+            for extra in optional:
+                if self._open([*required, *accepted, extra]) is None:
+                    accepted.append(extra)
+            failure = self._open([*required, *accepted])
+        if failure is not None:
+            what, exc = failure
+            if isinstance(exc, InputError):
+                raise exc
+            if what == "video":
+                raise VsrkitError(f"{self.name}: cannot write {codec_name} video ({_av_error_text(exc)})") from None
+            raise VsrkitError(
+                f"{self.name}: cannot copy {what} into this container ({_av_error_text(exc)}); try .mkv"
+            ) from None
+        self.frames = 0
+        self._durations: dict[int, int] = {}
+        # Streams given up while muxing (see copy_packet).
+        self.lost: list[str] = []
+        self._held: dict[int, av.Packet] = {}
+        self._gaps: dict[int, int] = {}
+
+    def _open(self, extras: list[av.stream.Stream]) -> tuple[str, BaseException] | None:
+        """(Re)create the file with the video stream and ``extras``; returns what failed, or None."""
+        if getattr(self, "container", None) is not None:
+            self.abort()
+        width, height, rate, codec_name, crf, container_format = self._settings
+        source = self.source
         try:
             self.container = av.open(str(self.path), mode="w", format=container_format)
         except (av.error.FFmpegError, ValueError) as exc:
-            raise InputError(self.path, f"cannot create output ({_av_error_text(exc)})") from None
+            self.container = None
+            return "video", InputError(self.name, f"cannot create output ({_av_error_text(exc)})")
+        what = "video"
         try:
+            copy_from = self.copy_from
+            if copy_from is not None:
+                self.container.metadata.update(_content_tags(copy_from.container.metadata))
             stream = self.container.add_stream(codec_name, rate=rate or Fraction(25))
             stream.width, stream.height, stream.pix_fmt = width, height, self.pix_fmt
-            stream.time_base = time_base
+            stream.time_base = self.time_base
             ctx = stream.codec_context
-            ctx.time_base = time_base
+            ctx.time_base = self.time_base
             ctx.colorspace = _SWS_TO_AVCOL_SPC.get(self.matrix, _AVCOL_SPC_UNSPECIFIED)
             ctx.color_range = ColorRange.JPEG if self.full_range else ColorRange.MPEG
             if source is not None:
                 ctx.color_primaries = source.color_primaries
                 ctx.color_trc = source.color_trc
+            if copy_from is not None:
+                tags = _content_tags(copy_from.video.metadata)
+                if copy_from.timecode and _tag(tags, "timecode") is None:
+                    tags["timecode"] = copy_from.timecode
+                stream.metadata.update(tags)
+                stream.disposition = copy_from.video.disposition
+                if copy_from.display_matrix is not None:
+                    # The frames stay in coded orientation, so the input's matrix applies unchanged.
+                    stream.set_display_matrix(list(copy_from.display_matrix))
             options: dict[str, str] = {}
             if crf is not None:
                 options["crf"] = str(crf)
@@ -310,13 +471,31 @@ class VideoOutput:
             stream.thread_type = "AUTO"
             self.stream = stream
             self._copy_map: dict[int, Any] = {}
-            for s in copy_from.copy if copy_from is not None else []:
-                self._copy_map[s.index] = self.container.add_stream_from_template(s)
+            for s in extras:
+                what = _describe(s)
+                if s.type == "video" and self.container.format.name not in _COVER_FORMATS:
+                    raise ValueError(f"{self.container.format.name} keeps no cover art")
+                if s.type == "attachment":
+                    name = _tag(s.metadata, "filename") or f"attachment{s.index}"
+                    self.container.add_attachment(name, s.mimetype or "application/octet-stream", s.data)
+                else:
+                    out = self.container.add_stream_from_template(s)
+                    # The template brings codec parameters only: language, title and the
+                    # default/forced flags pick the track a player starts with.
+                    out.metadata.update(_content_tags(s.metadata))
+                    out.disposition = s.disposition
+                    self._copy_map[s.index] = out
+            what = "video" if not extras else ", ".join(_describe(s) for s in extras)
+            self.container.start_encoding()
+            self.format_name = self.container.format.name
+        except (av.error.FFmpegError, ValueError) as exc:
+            self.abort()
+            self.container = None
+            return what, exc
         except BaseException:
-            self.container.close()
+            self.abort()
             raise
-        self.frames = 0
-        self._durations: dict[int, int] = {}
+        return None
 
     def _encode(self, frame: av.VideoFrame | None) -> None:
         try:
@@ -328,23 +507,36 @@ class VideoOutput:
                     packet.duration = duration
                 self.container.mux(packet)
         except av.error.FFmpegError as exc:
-            raise VsrkitError(f"{self.path}: encoding failed ({_av_error_text(exc)})") from None
+            raise VsrkitError(f"{self.name}: encoding failed ({_av_error_text(exc)})") from None
+
+    @property
+    def _color_range(self) -> ColorRange:
+        return ColorRange.JPEG if self.full_range else ColorRange.MPEG
 
     def write(self, rgb: Tensor, pts: int, duration: int | None = None) -> None:
         """Encode one ``(3, H, W)`` float frame in [0, 1] at ``pts`` (``time_base`` units)."""
         high = self.bits > 8
-        peak = 65535.0 if high else 255.0
-        arr = rgb.detach().float().clamp(0, 1).mul(peak).round_()
-        arr = arr.to(torch.int32 if high else torch.uint8).permute(1, 2, 0).cpu().numpy()
-        if high:
-            arr = arr.astype(np.uint16)
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb48le" if high else "rgb24")
-        frame = frame.reformat(
-            format=self.pix_fmt,
-            dst_colorspace=self.matrix,
-            dst_color_range=ColorRange.JPEG if self.full_range else ColorRange.MPEG,
-            interpolation=_SWS_FLAGS,
-        )
+        coefficients = VIDEO_MATRICES.get(int(self.matrix))
+        if self.pix_fmt == "yuv420p" and coefficients is not None:
+            # The common case, converted in torch: libswscale took longer than the model's
+            # own colour handling at 720x576 (benchmarks/upscale_speed.py, end to end).
+            kr, kb = coefficients
+            planes = rgb_to_yuv420(rgb.detach().float(), kr=kr, kb=kb, full_range=self.full_range)
+            frame = av.VideoFrame.from_ndarray(planes.cpu().numpy(), format="yuv420p")
+            frame.colorspace, frame.color_range = self.matrix, self._color_range
+        else:
+            peak = 65535.0 if high else 255.0
+            arr = rgb.detach().float().clamp(0, 1).mul(peak).round_()
+            arr = arr.to(torch.int32 if high else torch.uint8).permute(1, 2, 0).cpu().numpy()
+            if high:
+                arr = arr.astype(np.uint16)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb48le" if high else "rgb24")
+            frame = frame.reformat(
+                format=self.pix_fmt,
+                dst_colorspace=self.matrix,
+                dst_color_range=self._color_range,
+                interpolation=_SWS_FLAGS,
+            )
         frame.pts = pts
         frame.time_base = self.time_base
         if duration:
@@ -357,27 +549,114 @@ class VideoOutput:
         out = self._copy_map.get(packet.stream.index)
         if out is None:
             return
+        index = packet.stream.index
+        if out.type == "data":
+            # Data packets often carry no duration (KLV in MPEG-TS), and MOV drops a last sample
+            # of length zero: hold each back until the next one gives its length.
+            held = self._held.pop(index, None)
+            if not packet.duration:
+                self._held[index] = packet
+            if held is not None:
+                if packet.dts is not None and held.dts is not None and packet.dts > held.dts:
+                    held.duration = packet.dts - held.dts
+                    self._gaps[index] = held.duration
+                self._mux_copy(index, held)
+            if packet.duration:
+                self._mux_copy(index, packet)
+            return
+        self._mux_copy(index, packet)
+
+    def _mux_copy(self, index: int, packet: av.Packet) -> None:
+        out = self._copy_map.get(index)
+        if out is None:
+            return
         packet.stream = out
         try:
             self.container.mux(packet)
         except av.error.FFmpegError as exc:
+            if out.type == "data" or out.disposition & av.stream.Disposition.attached_pic:
+                # Side information: losing it must not lose the video.
+                self._copy_map.pop(index, None)
+                self.lost.append(f"{_describe(self.copy_from.container.streams[index])} after its first "
+                                 f"packets ({_av_error_text(exc)})" if self.copy_from else out.type)
+                return
             raise VsrkitError(
-                f"{self.path}: cannot copy {out.type} stream ({out.codec_context.name}) into this container "
+                f"{self.name}: cannot copy {out.type} stream ({out.codec_context.name}) into this container "
                 f"({_av_error_text(exc)}); try .mkv"
             ) from None
 
     def close(self) -> None:
-        """Flush the encoder and finish the file."""
+        """Flush the encoder and the held-back data packets, and finish the file."""
         try:
             self._encode(None)
+            for index, held in sorted(self._held.items()):
+                held.duration = self._gaps.get(index, 1)
+                self._mux_copy(index, held)
+            self._held.clear()
         finally:
             self.container.close()
 
     def abort(self) -> None:
         try:
-            self.container.close()
+            if self.container is not None:
+                self.container.close()
         except Exception:  # noqa: BLE001, S110 - the caller deletes the file anyway
             pass
 
 
-__all__ = ["DEFAULT_CODEC", "VIDEO_SUFFIXES", "VideoInfo", "VideoInput", "VideoOutput", "guess_matrix", "is_video_path"]
+def not_kept(source: VideoInfo, path: str | Path, container_format: str | None = None) -> list[str]:
+    """What of ``source``'s rotation, timecode and other streams a finished output lacks.
+
+    Read back from the file rather than trusted from the muxer: some containers accept a display
+    matrix or an attachment and silently write nothing (AVI, NUT, MPEG-TS).
+    """
+    lost: list[str] = []
+    try:
+        try:
+            container = av.open(str(path), mode="r")
+        except (av.error.FFmpegError, ValueError):
+            if container_format is None:
+                raise
+            # A short MPEG-TS is too small for FFmpeg to recognise from its content.
+            container = av.open(str(path), mode="r", format=container_format)
+    except (av.error.FFmpegError, ValueError) as exc:
+        if source.display_matrix is None and not source.rotation and not source.timecode and not source.extra_streams:
+            return []
+        return [f"unknown, the output cannot be read back to check ({_av_error_text(exc)})"]
+    with container:
+        streams = container.streams
+        if source.display_matrix is not None or source.rotation:
+            video = streams.video[0] if streams.video else None
+            matrix = _first_frame_display_matrix(Path(path), video.index) if video is not None else None
+            if source.display_matrix is not None:
+                kept = matrix == source.display_matrix
+            else:
+                kept = video is not None and _rotation_degrees(matrix, video.metadata) == source.rotation
+            if not kept:
+                lost.append(f"rotation ({source.rotation} degrees)")
+        if source.timecode is not None and not any(
+            _tag(s.metadata, "timecode") == source.timecode for s in streams
+        ) and _tag(container.metadata, "timecode") != source.timecode:
+            lost.append(f"timecode {source.timecode}")
+        for kind in ("audio", "subtitle"):
+            wanted = [c for c in source.copy_streams if c.startswith(f"{kind}:")]
+            present = [s for s in streams if s.type == kind]
+            if len(present) < len(wanted):
+                lost.append(f"{len(wanted) - len(present)} of {len(wanted)} {kind} streams")
+        names = {_tag(s.metadata, "filename") for s in streams.attachments}
+        data_in = [d for d in source.extra_streams if d.startswith("data ")]
+        data_out = [s for s in streams.data if not _is_timecode_track(s)]
+        if len(data_out) < len(data_in):
+            lost.append(", ".join(data_in) if not data_out else f"{len(data_in) - len(data_out)} of {', '.join(data_in)}")
+        covers_in = [d for d in source.extra_streams if d.endswith(" cover art)")]
+        covers_out = [s for s in streams.video if s.disposition & av.stream.Disposition.attached_pic]
+        if len(covers_out) < len(covers_in):
+            lost.extend(covers_in[len(covers_out):])
+        for desc in source.extra_streams:
+            if desc.startswith("attachment ") and desc.removeprefix("attachment ") not in names:
+                lost.append(desc)
+    return lost
+
+
+__all__ = ["DEFAULT_CODEC", "VIDEO_SUFFIXES", "VideoInfo", "VideoInput", "VideoOutput", "guess_matrix", "is_video_path",
+           "not_kept"]

@@ -39,6 +39,10 @@ class VSRModel(nn.Module):
     size_multiple: ClassVar[int] = 1
     # Frames of context per side a bidirectional chunk needs (the Upscaler's default warm-up).
     chunk_warmup: ClassVar[int] = 0
+    # True when the model runs correctly with its weights cast to bf16/fp16 (it keeps its
+    # precision-sensitive additions in the input's dtype itself); the Upscaler then casts the
+    # weights instead of using autocast, which costs a dtype conversion per op on small frames.
+    low_precision_weights: ClassVar[bool] = False
 
     scale: int
     # Constructor keyword arguments, set by the registry; saved with weights.

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from ..color import RLSP_Y_WEIGHTS, rgb_to_y
+from ..layers.fused import conv_relu
 from ..layers.shuffle import depth_to_space_tf, space_to_depth_tf
 from ._registry import register_model
 from .base import StreamingVSRModel
@@ -45,6 +46,7 @@ class RLSP(StreamingVSRModel):
     kind = "recurrent"
     output = "Y"
     radius = 1
+    low_precision_weights = True
 
     def __init__(
         self, *, num_layers: int = 7, filters: int = 64, scale: int = 4, value_range: float = 255.0
@@ -62,7 +64,6 @@ class RLSP(StreamingVSRModel):
         )
         self.state_head = _conv(filters, filters)
         self.output_head = _conv(filters, s2)
-        self.act = nn.ReLU(inplace=True)
 
     def initial_state(self, frame: Tensor) -> tuple[Tensor, Tensor]:
         b, _, h, w = frame.shape
@@ -73,15 +74,23 @@ class RLSP(StreamingVSRModel):
     def step(self, window: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         hidden, feedback = state
         b, n, c, h, w = window.shape
-        frames = window.reshape(b, n * c, h, w) * self.value_range
-        x = torch.cat([frames, hidden, feedback], dim=1)
+        # Convolutions run in the weights' dtype (bf16 weights: the Upscaler's CPU fast path); the
+        # LR-luma skip and the output stay in the window's dtype, since bf16 keeps 8 significant
+        # bits, too few for the 0-255 luma the residual is added to.
+        conv_dtype = self.output_head.weight.dtype
+        frames = (window.reshape(b, n * c, h, w) * self.value_range).to(conv_dtype)
+        parts = [frames, hidden.to(conv_dtype), feedback.to(conv_dtype)]
+        if self.output_head.weight.is_contiguous(memory_format=torch.channels_last):
+            # Weights in channels-last (the Upscaler on CPU): inputs too, or oneDNN reorders them.
+            parts = [p.contiguous(memory_format=torch.channels_last) for p in parts]
+        x = torch.cat(parts, dim=1)
         for conv in self.trunk:
-            x = self.act(conv(x))
-        new_hidden = self.act(self.state_head(x))
+            x = conv_relu(conv, x)
+        new_hidden = conv_relu(self.state_head, x)
         centre = window[:, self.radius] * self.value_range
         # Y on the value_range scale: rgb_to_y adds 16/255, which is 16 at value_range 255.
         y_lr = rgb_to_y(centre / self.value_range, weights=RLSP_Y_WEIGHTS) * self.value_range
-        residual = self.output_head(x) + y_lr
+        residual = self.output_head(x).to(y_lr.dtype) + y_lr
         y_hr = depth_to_space_tf(residual, self.scale)
         new_feedback = space_to_depth_tf(y_hr, self.scale)
         return y_hr / self.value_range, (new_hidden, new_feedback)

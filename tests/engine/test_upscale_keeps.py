@@ -1,0 +1,293 @@
+"""`vsrkit upscale` keeps what the input carries besides pictures: rotation (display matrix), tags,
+timecode, data streams and attachments; it says in one warning line what a container cannot hold;
+and a killed run's leftovers never block or leak into the next run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from vsrkit.cli.main import main
+from vsrkit.engine.upscaler import Upscaler
+from vsrkit.io.video import VideoInput
+
+FONT = b"OTTO" + bytes(range(256)) * 3
+
+
+def _make(
+    path: Path, *, frames: int = 3, w: int = 32, h: int = 16, rotation: float | None = None, hflip: bool = False,
+    timecode: str | None = None, font: bool = False, klv: bool = False,
+) -> Path:
+    """A tiny H.264 file; what else it carries is what the test asks for."""
+    with av.open(str(path), "w") as c:
+        c.metadata["title"] = "holiday"
+        s = c.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+        if rotation is not None:
+            s.set_display_rotation(rotation, hflip=hflip)
+        if timecode:
+            s.metadata["timecode"] = timecode
+        if font:
+            c.add_attachment("subs.otf", "font/otf", FONT)
+        data = c.add_data_stream("klv") if klv else None
+        for i in range(frames):
+            # Left half dark, right half bright: a swapped or rotated picture would show.
+            img = np.zeros((h, w, 3), np.uint8)
+            img[:, w // 2 :] = 200 + i
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            c.mux(s.encode(frame))
+            if data is not None:
+                packet = av.Packet(b"KLV%03d" % i)
+                packet.stream, packet.pts, packet.dts, packet.time_base = data, i * 40, i * 40, Fraction(1, 1000)
+                c.mux(packet)
+        c.mux(s.encode(None))
+    return path
+
+
+def _first_frame(path: Path) -> tuple[bytes | None, int, np.ndarray]:
+    with av.open(str(path)) as c:
+        frame = next(c.decode(video=0))
+        matrix = next((bytes(sd) for sd in frame.side_data if sd.type.name == "DISPLAYMATRIX"), None)
+        return matrix, frame.rotation, frame.to_ndarray(format="rgb24")
+
+
+def _upscale(src: Path, dst: Path):
+    return Upscaler("bicubic", device="cpu").upscale(src, dst, progress=False)
+
+
+@pytest.mark.parametrize(("rotation", "hflip", "suffix"), [(90, False, ".mp4"), (-90, True, ".mkv"), (180, False, ".mov")])
+def test_rotation_matrix_and_tags_are_kept(tmp_path: Path, rotation: float, hflip: bool, suffix: str) -> None:
+    src = _make(tmp_path / "phone.mp4", rotation=rotation, hflip=hflip)
+    matrix_in, rot_in, _ = _first_frame(src)
+    assert matrix_in is not None and rot_in % 360 == rotation % 360
+    with VideoInput(src) as video:
+        assert video.info.rotation == rotation % 360
+
+    dst = tmp_path / f"up{suffix}"
+    summary = _upscale(src, dst)
+    assert summary.warnings == ()
+    matrix_out, rot_out, pixels = _first_frame(dst)
+    assert matrix_out == matrix_in and rot_out == rot_in
+    # Frames stay in coded orientation (players rotate): 32x16 -> 128x64, dark left, bright right.
+    assert pixels.shape == (64, 128, 3)
+    assert pixels[:, :48].mean() < 30 and pixels[:, 80:].mean() > 170
+    with av.open(str(dst)) as c:
+        assert c.metadata.get("title") == "holiday"
+
+
+def test_unrotated_input_gets_no_matrix(tmp_path: Path) -> None:
+    src = _make(tmp_path / "plain.mp4")
+    dst = tmp_path / "up.mp4"
+    assert _upscale(src, dst).warnings == ()
+    assert _first_frame(dst)[0] is None
+
+
+def test_rotation_an_avi_cannot_hold_is_named_in_a_warning(tmp_path: Path) -> None:
+    src = _make(tmp_path / "phone.mp4", rotation=90)
+    dst = tmp_path / "up.avi"
+    summary = _upscale(src, dst)
+    assert summary.frames_out == 3 and dst.is_file()
+    assert len(summary.warnings) == 1 and "rotation (90 degrees)" in summary.warnings[0]
+
+
+def test_rotation_into_a_frame_folder_is_named_in_a_warning(tmp_path: Path) -> None:
+    src = _make(tmp_path / "phone.mp4", rotation=270)
+    summary = _upscale(src, tmp_path / "frames")
+    assert len(list((tmp_path / "frames").iterdir())) == 3
+    assert len(summary.warnings) == 1 and "rotation (270 degrees)" in summary.warnings[0]
+
+
+def test_mov_timecode_track_is_rebuilt_and_kept_as_a_tag_in_mkv(tmp_path: Path) -> None:
+    src = _make(tmp_path / "cam.mov", timecode="10:20:30:12")
+    with av.open(str(src)) as c:
+        assert [s.type for s in c.streams] == ["video", "data"]  # the tmcd track
+    mov = tmp_path / "up.mov"
+    assert _upscale(src, mov).warnings == ()
+    with av.open(str(mov)) as c:
+        assert [s.type for s in c.streams] == ["video", "data"]
+        assert c.streams.data[0].metadata.get("timecode") == "10:20:30:12"
+    mkv = tmp_path / "up.mkv"
+    assert _upscale(src, mkv).warnings == ()
+    with av.open(str(mkv)) as c:
+        assert c.streams.video[0].metadata.get("TIMECODE") == "10:20:30:12"
+
+
+def test_data_stream_is_copied_where_it_fits_and_dropped_with_a_warning_elsewhere(tmp_path: Path) -> None:
+    src = _make(tmp_path / "drone.ts", frames=12, klv=True)
+    with VideoInput(src) as video:
+        assert video.info.extra_streams == ("data stream 1 (klv)",)
+    mov = tmp_path / "up.mov"
+    summary = _upscale(src, mov)
+    assert summary.warnings == () and "data stream 1 (klv)" in summary.copied_streams
+    with av.open(str(mov)) as c:
+        assert [bytes(p) for p in c.demux(data=0) if p.size] == [b"KLV%03d" % i for i in range(12)]
+    mp4 = tmp_path / "up.mp4"
+    summary = _upscale(src, mp4)
+    assert summary.frames_out == 12
+    assert len(summary.warnings) == 1 and "data stream 1 (klv)" in summary.warnings[0]
+    with av.open(str(mp4)) as c:
+        assert [s.type for s in c.streams] == ["video"]
+
+
+def test_mp4_cover_art_is_kept_in_mp4_and_named_when_mkv_cannot_hold_it(tmp_path: Path) -> None:
+    src = tmp_path / "song.mp4"
+    with av.open(str(src), "w") as c:
+        film = c.add_stream("libx264", rate=25)
+        film.width, film.height, film.pix_fmt = 32, 16, "yuv420p"
+        cover = c.add_stream("mjpeg", rate=1)
+        cover.width, cover.height, cover.pix_fmt = 16, 16, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        picture = av.VideoFrame.from_ndarray(np.full((16, 16, 3), 90, np.uint8), format="rgb24")
+        picture = picture.reformat(format="yuvj420p")
+        picture.pts = 0
+        c.mux([*cover.encode(picture), *cover.encode(None)])
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.zeros((16, 32, 3), np.uint8), format="rgb24")
+            frame.pts = i
+            c.mux(film.encode(frame))
+        c.mux(film.encode(None))
+
+    def cover_bytes(path: Path) -> list[bytes]:
+        with av.open(str(path)) as c:
+            covers = [s for s in c.streams.video if s.disposition & av.stream.Disposition.attached_pic]
+            return [bytes(p) for p in c.demux(covers) if p.size] if covers else []
+
+    assert len(cover_bytes(src)) == 1
+    mp4 = tmp_path / "up.mp4"
+    summary = _upscale(src, mp4)
+    # The film, not the cover, is what gets upscaled.
+    assert summary.size_out == (64, 128) and summary.warnings == ()
+    assert cover_bytes(mp4) == cover_bytes(src)
+    summary = _upscale(src, tmp_path / "up.mkv")
+    assert len(summary.warnings) == 1 and "cover art" in summary.warnings[0]
+
+
+def test_cli_copies_fonts_into_mkv_and_warns_once_for_mp4(tmp_path: Path, monkeypatch, capsys) -> None:
+    src = _make(tmp_path / "anime.mkv", font=True)
+
+    def run(dst: Path) -> tuple[int, str]:
+        monkeypatch.setattr(sys, "argv", ["vsrkit", "upscale", str(src), str(dst), "--model", "bicubic", "--quiet"])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        return code, capsys.readouterr().err
+
+    code, err = run(tmp_path / "up.mkv")
+    assert code == 0 and err == ""
+    with av.open(str(tmp_path / "up.mkv")) as c:
+        (att,) = c.streams.attachments
+        assert att.metadata.get("filename") == "subs.otf" and att.mimetype == "font/otf" and att.data == FONT
+
+    code, err = run(tmp_path / "up.mp4")
+    assert code == 0
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: ") and "attachment subs.otf" in lines[0]
+    with VideoInput(tmp_path / "up.mp4") as video:
+        assert sum(1 for _ in video.frames()) == 3
+
+
+def test_audio_language_title_and_default_flag_are_kept(tmp_path: Path) -> None:
+    src = tmp_path / "dub.mkv"
+    with av.open(str(src), "w") as c:
+        video = c.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 16, 16, "yuv420p"
+        tracks = []
+        for lang, title, default in [("deu", "Kommentar", False), ("eng", None, True)]:
+            a = c.add_stream("aac", rate=8000)
+            a.layout = "mono"
+            a.metadata["language"] = lang
+            if title:
+                a.metadata["title"] = title
+            a.disposition = av.stream.Disposition.default if default else av.stream.Disposition(0)
+            tracks.append(a)
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.zeros((16, 16, 3), np.uint8), format="rgb24")
+            frame.pts = i
+            c.mux(video.encode(frame))
+        for a in tracks:
+            for i in range(3):
+                sound = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+                sound.sample_rate, sound.pts = 8000, i * 1024
+                c.mux(a.encode(sound))
+            c.mux(a.encode(None))
+        c.mux(video.encode(None))
+
+    def tracks_of(path: Path) -> list[tuple[str | None, str | None, bool]]:
+        with av.open(str(path)) as c:
+            return [(a.language, a.metadata.get("title"), bool(a.disposition & av.stream.Disposition.default))
+                    for a in c.streams.audio]
+
+    assert tracks_of(src) == [("deu", "Kommentar", False), ("eng", None, True)]
+    dst = tmp_path / "up.mkv"
+    assert _upscale(src, dst).warnings == ()
+    assert tracks_of(dst) == tracks_of(src)
+
+
+def test_stale_temporary_video_of_a_killed_run_is_replaced(tmp_path: Path) -> None:
+    src = _make(tmp_path / "in.mp4")
+    dst = tmp_path / "out.mp4"
+    # What SIGKILL leaves: our half-written temporary file, and another output's (not ours to touch).
+    ours = tmp_path / ".out.mp4.vsrkit-part.mp4"
+    ours.write_bytes(b"\x00\x00\x00\x18ftypisom" + b"junk" * 500)
+    theirs = tmp_path / ".other.mp4.vsrkit-part.mp4"
+    theirs.write_bytes(b"someone else's")
+    summary = _upscale(src, dst)
+    assert not ours.exists() and theirs.read_bytes() == b"someone else's"
+    assert summary.frames_out == 3
+    with VideoInput(dst) as video:
+        assert (video.info.width, video.info.height) == (128, 64)
+        assert sum(1 for _ in video.frames()) == 3
+
+
+def test_stale_temporary_frame_folder_of_a_killed_run_is_replaced(tmp_path: Path) -> None:
+    src = _make(tmp_path / "in.mp4")
+    ours = tmp_path / ".frames.vsrkit-part"
+    (ours / "sub").mkdir(parents=True)
+    (ours / "00000007.png").write_bytes(b"half a png")
+    theirs = tmp_path / ".frames2.vsrkit-part"
+    theirs.mkdir()
+    _upscale(src, tmp_path / "frames")
+    assert not ours.exists() and theirs.is_dir()
+    assert sorted(p.name for p in (tmp_path / "frames").iterdir()) == [f"{i:08d}.png" for i in range(3)]
+
+
+def test_run_after_a_sigkilled_run_cleans_up_and_writes_the_output(tmp_path: Path) -> None:
+    src = _make(tmp_path / "in.mp4", frames=4)
+    dst = tmp_path / "out.mkv"
+    tmp = tmp_path / ".out.mkv.vsrkit-part.mkv"
+    # A run that stops for good inside the model loop, after its temporary file exists. Forked, so
+    # the child needs no fresh torch import (seconds on a busy machine).
+    stuck = Upscaler("bicubic", device="cpu")
+    stuck._compose = lambda *a: time.sleep(600)  # type: ignore[method-assign]
+    pid = os.fork()
+    if pid == 0:  # the child never returns into pytest
+        try:
+            stuck.upscale(src, dst, progress=False)
+        finally:
+            os._exit(1)
+    try:
+        deadline = time.monotonic() + 60
+        while not tmp.exists() and time.monotonic() < deadline and os.waitpid(pid, os.WNOHANG) == (0, 0):
+            time.sleep(0.02)
+        assert tmp.exists(), "the killed run never started writing"
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    assert tmp.exists() and not dst.exists()  # what SIGKILL leaves behind
+
+    summary = _upscale(src, dst)
+    assert not tmp.exists() and summary.frames_out == 4
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mkv"]
+    with VideoInput(dst) as video:
+        assert sum(1 for _ in video.frames()) == 4
