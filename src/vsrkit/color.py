@@ -112,3 +112,38 @@ def rgb_to_yuv420(rgb: Tensor, *, kr: float, kb: float, full_range: bool) -> Ten
     chroma = (coefs[1:] @ blocks.reshape(3, -1)).add_(128.0)
     planes = torch.cat([luma, chroma.reshape(-1)]).reshape(h * 3 // 2, w)
     return planes.round_().clamp_(0, 255).to(torch.uint8)
+
+
+def ycbcr_to_yuv420(y: Tensor, cbcr: Tensor, *, full_range: bool) -> Tensor:
+    """Luma ``(1, H, W)`` and chroma ``(2, H/2, W/2)`` in studio swing over 255 (this module's
+    convention) to an 8-bit ``yuv420p`` buffer ``(3 H / 2, W)``, limited or full range.
+
+    The upscaler's path for Y-only models writing 4:2:0 video: luma from the model, chroma from the
+    LR frame (:func:`bt601_to_video_matrix` for other matrices), so no RGB frame is built at output
+    size and no out-of-gamut colour is clipped on the way.
+    """
+    if y.ndim != 3 or y.shape[0] != 1 or cbcr.ndim != 3 or cbcr.shape[0] != 2:
+        raise ValueError(f"expected (1, H, W) and (2, H/2, W/2), got {tuple(y.shape)} and {tuple(cbcr.shape)}")
+    h, w = y.shape[-2:]
+    if h % 2 or w % 2 or tuple(cbcr.shape[-2:]) != (h // 2, w // 2):
+        raise ValueError(f"luma {h}x{w} needs even sizes and chroma {h // 2}x{w // 2}, got {tuple(cbcr.shape)}")
+    if full_range:
+        luma = (y.reshape(-1) * 255.0 - 16.0) * (255.0 / 219.0)
+        chroma = (cbcr.reshape(-1) * 255.0 - 128.0) * (255.0 / 224.0) + 128.0
+    else:
+        luma, chroma = y.reshape(-1) * 255.0, cbcr.reshape(-1) * 255.0
+    planes = torch.cat([luma, chroma]).reshape(h * 3 // 2, w)
+    return planes.round_().clamp_(0, 255).to(torch.uint8)
+
+
+def bt601_to_video_matrix(kr: float, kb: float) -> Tensor:
+    """``(3, 3)`` float64 map from BT.601 (Y - 16/255, Cb - 128/255, Cr - 128/255) to the same
+    quantities in the video matrix ``(kr, kb)`` (identity for BT.601 itself)."""
+    kg = 1.0 - kr - kb
+    target = torch.tensor(
+        [[kr * 219, kg * 219, kb * 219],
+         [-kr / (1 - kb) * 112, -kg / (1 - kb) * 112, 112.0],
+         [112.0, -kg / (1 - kr) * 112, -kb / (1 - kr) * 112]],
+        dtype=torch.float64,
+    ) / 255.0
+    return target @ torch.linalg.inv(_RGB_TO_YCBCR)

@@ -266,3 +266,48 @@ def test_realworld_street_video_made_from_folder(tmp_path: Path, shared) -> None
     pngs = sorted(out.iterdir())
     assert len(pngs) == 3 and pngs[0].suffix == ".png"
     assert read_image(pngs[0]).shape == (1440, 2560, 3)
+
+
+def _y_passthrough_model() -> VSRModel:
+    """RLSP with all weights zero: its Y output is the nearest-neighbour upsampled LR luma."""
+    model = create_model("rlsp-7-48", pretrained=False)
+    for p in model.parameters():
+        nn.init.zeros_(p)
+    return model
+
+
+def _decode(path: Path) -> list[Tensor]:
+    with VideoInput(path) as video:
+        return [rgb for rgb, _, _ in video.frames()]
+
+
+@pytest.mark.parametrize("matrix_name", ["ITU601", "ITU709"])
+def test_y_model_writes_yuv_planes_directly_and_matches_the_rgb_path(tmp_path: Path, monkeypatch, matrix_name: str) -> None:
+    from av.video.reformatter import Colorspace
+
+    from vsrkit.io.video import VideoOutput
+
+    colour = (200, 60, 30)
+    matrix = getattr(Colorspace, matrix_name)
+    flat_src = write_sample_video(tmp_path / "flat.mp4", flat(colour, 32, 24), frames=4, audio=False, matrix=matrix)
+    src = write_sample_video(tmp_path / "scene.mp4", scene(48, 32, supersample=1), frames=4, audio=False, matrix=matrix)
+
+    def no_rgb(*_args, **_kwargs):
+        raise AssertionError("RGB write used where the direct 4:2:0 path applies")
+
+    with monkeypatch.context() as m:
+        m.setattr(VideoOutput, "write", no_rgb)
+        Upscaler(_y_passthrough_model(), device="cpu", precision="fp32").upscale(flat_src, tmp_path / "f.mp4", progress=False)
+        Upscaler(_y_passthrough_model(), device="cpu", precision="fp32").upscale(src, tmp_path / "d.mp4", progress=False)
+    for rgb in _decode(tmp_path / "f.mp4"):
+        assert (rgb[:, 40:56, 40:88] - torch.tensor(colour)[:, None, None] / 255).abs().max() <= 2 / 255
+
+    with monkeypatch.context() as m:
+        m.setattr(VideoOutput, "yuv420_matrix", property(lambda self: None))
+        Upscaler(_y_passthrough_model(), device="cpu", precision="fp32").upscale(src, tmp_path / "r.mp4", progress=False)
+    direct, via_rgb = _decode(tmp_path / "d.mp4"), _decode(tmp_path / "r.mp4")
+    assert len(direct) == len(via_rgb) == 4
+    for a, b in zip(direct, via_rgb):
+        # Same luma; chroma differs only by the resampling route (x2 directly vs x4 then 2x2 mean).
+        assert (rgb_to_y(a) - rgb_to_y(b)).abs().mean() <= 1.5 / 255
+        assert (a - b).abs().mean() <= 2 / 255

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .device import resolve_device
-from ..color import LUMA_TO_RGB_GAIN, chroma_to_rgb
+from ..color import LUMA_TO_RGB_GAIN, bt601_to_video_matrix, chroma_to_rgb, rgb_to_ycbcr, ycbcr_to_yuv420
 from ..errors import InputError, VsrkitError
 from ..io.frames import IMAGE_SUFFIXES, iter_sequence, list_frames, remove_stale, write_image
 from ..io.pipeline import BackgroundWriter
@@ -309,6 +309,21 @@ class Upscaler:
         chroma = imresize(chroma_to_rgb(lr), size=tuple(out.shape[-2:]))
         return chroma.add_((out - 16.0 / 255.0) * LUMA_TO_RGB_GAIN).clamp_(0, 1)
 
+    def _yuv420(self, y: Tensor, lr: Tensor, matrix: tuple[float, float], *, full_range: bool) -> list[Tensor]:
+        """``yuv420p`` buffers in the video matrix ``(kr, kb)`` from BT.601 luma ``(N, 1, sH, sW)``
+        and the LR frames ``(N, 3, H, W)``: the matrix change is linear and its chroma terms are
+        resampled at LR size, so nothing three-channel is computed at output size."""
+        hr = tuple(y.shape[-2:])
+        to_video = bt601_to_video_matrix(*matrix).to(lr.device, torch.float32)
+        chroma = rgb_to_ycbcr(lr)[:, 1:] - 128.0 / 255.0
+        # Row 0 is (1, a, b): the target luma is the model's plus a chroma term; columns 0 of the
+        # chroma rows are 0 (luma does not enter any matrix's chroma).
+        luma_term = torch.einsum("c,nchw->nhw", to_video[0, 1:], chroma)[:, None]
+        if luma_term.abs().max() > 1e-6:
+            y = y + imresize(luma_term, size=hr)
+        cbcr = torch.einsum("dc,nchw->ndhw", to_video[1:, 1:], imresize(chroma, size=(hr[0] // 2, hr[1] // 2)))
+        return [ycbcr_to_yuv420(y[j], cbcr[j] + 128.0 / 255.0, full_range=full_range) for j in range(len(y))]
+
     # ------------------------------------------------------------------ streams
     @torch.inference_mode()
     def stream(self, frames: Iterable[Tensor]) -> Iterator[Tensor]:
@@ -317,6 +332,12 @@ class Upscaler:
         Frames are pulled lazily: at most ``2 * radius + 1`` (streaming models) or
         ``chunk + 2 * warmup`` (bidirectional models) LR frames are held at a time.
         """
+        for out, lr in self._outputs(frames):
+            yield self._compose(out, lr)
+
+    @torch.inference_mode()
+    def _outputs(self, frames: Iterable[Tensor]) -> Iterator[tuple[Tensor, Tensor]]:
+        """Model outputs ``(temporal_scale, C, sH, sW)`` with their LR frames ``(temporal_scale, 3, H, W)``."""
         self._tiles_for = None
         source = (f.to(self.device, torch.float32) for f in frames)
         if isinstance(self.model, StreamingVSRModel):
@@ -324,7 +345,7 @@ class Upscaler:
         else:
             yield from self._stream_chunks(source)
 
-    def _stream_steps(self, source: Iterator[Tensor]) -> Iterator[Tensor]:
+    def _stream_steps(self, source: Iterator[Tensor]) -> Iterator[tuple[Tensor, Tensor]]:
         r = self.model.radius  # type: ignore[attr-defined]
         buf: dict[int, Tensor] = {}
         n: int | None = None  # total frames, once the source is exhausted
@@ -354,11 +375,11 @@ class Upscaler:
                 return out
 
             out = self._tiled(window, run)
-            yield self._compose(out, window[:, r])
+            yield out, window[:, r]
             buf.pop(t - r, None)
             t += 1
 
-    def _stream_chunks(self, source: Iterator[Tensor]) -> Iterator[Tensor]:
+    def _stream_chunks(self, source: Iterator[Tensor]) -> Iterator[tuple[Tensor, Tensor]]:
         k = int(self.model.temporal_scale)
         buf: dict[int, Tensor] = {}
         n: int | None = None
@@ -381,7 +402,7 @@ class Upscaler:
             out = self._tiled(clip, lambda _i, crop: self._clip(crop))[0]
             for t in range(start, end):
                 frames = out[(t - a) * k : (t - a + 1) * k]
-                yield self._compose(frames, buf[t][None].expand(k, -1, -1, -1))
+                yield frames, buf[t][None].expand(k, -1, -1, -1)
             for i in range(a, end - self.warmup):
                 buf.pop(i, None)
             start = end
@@ -456,11 +477,22 @@ class Upscaler:
                     yield frame
 
             count_in = count_out = 0
-            with _progress(progress, total, src.name) as advance:
-                for out in self.stream(lr_frames()):
+            # Y-only model into 8-bit 4:2:0 video: planes straight from the model's luma and the LR
+            # chroma, with no RGB frame at output size (the RGB round trip and its conversion were
+            # a fifth of the end-to-end time at 720x576).
+            matrix = sink.yuv420_matrix if sink is not None and self.model.output == "Y" else None
+            direct = matrix is not None
+            with _progress(progress, total, src.name) as advance, torch.inference_mode():
+                for out, lr in self._outputs(lr_frames()):
                     pts, dur = timing.popleft()
+                    if matrix is not None:
+                        planes = self._yuv420(out, lr, matrix, full_range=sink.full_range)
+                    else:
+                        out = self._compose(out, lr)
                     for j in range(out.shape[0]):
-                        if sink is not None:
+                        if direct:
+                            sink.write_yuv420(planes[j], pts * k + j * dur, dur)
+                        elif sink is not None:
                             sink.write(out[j], pts * k + j * dur, dur)
                         else:
                             write_image(tmp / f"{count_out:08d}.png", out[j])

@@ -18,7 +18,7 @@ _STOP = object()
 
 
 class BackgroundWriter:
-    """Wraps a sink (``write``, ``copy_packet``, ``close``, ``abort``); its other attributes pass
+    """Wraps a sink (``write``, ``write_yuv420``, ``copy_packet``, ``close``, ``abort``); its other attributes pass
     through (read results such as ``lost`` after :meth:`close`)."""
 
     def __init__(self, sink: Any, *, max_pending: int = 4) -> None:
@@ -54,6 +54,9 @@ class BackgroundWriter:
 
     def write(self, *args: Any) -> None:
         self._submit("write", *args)
+
+    def write_yuv420(self, *args: Any) -> None:
+        self._submit("write_yuv420", *args)
 
     def copy_packet(self, *args: Any) -> None:
         self._submit("copy_packet", *args)

@@ -513,30 +513,44 @@ class VideoOutput:
     def _color_range(self) -> ColorRange:
         return ColorRange.JPEG if self.full_range else ColorRange.MPEG
 
+    @property
+    def yuv420_matrix(self) -> tuple[float, float] | None:
+        """``(kr, kb)`` of the output matrix when frames can be given to :meth:`write_yuv420`
+        (8-bit 4:2:0 with a known matrix), else None."""
+        return VIDEO_MATRICES.get(int(self.matrix)) if self.pix_fmt == "yuv420p" else None
+
+    def write_yuv420(self, planes: Tensor, pts: int, duration: int | None = None) -> None:
+        """Encode one ready ``yuv420p`` buffer ``(3 H / 2, W)`` uint8 in this output's matrix and range."""
+        frame = av.VideoFrame.from_ndarray(planes.cpu().numpy(), format="yuv420p")
+        frame.colorspace, frame.color_range = self.matrix, self._color_range
+        self._emit(frame, pts, duration)
+
     def write(self, rgb: Tensor, pts: int, duration: int | None = None) -> None:
         """Encode one ``(3, H, W)`` float frame in [0, 1] at ``pts`` (``time_base`` units)."""
-        high = self.bits > 8
-        coefficients = VIDEO_MATRICES.get(int(self.matrix))
-        if self.pix_fmt == "yuv420p" and coefficients is not None:
+        coefficients = self.yuv420_matrix
+        if coefficients is not None:
             # The common case, converted in torch: libswscale took longer than the model's
             # own colour handling at 720x576 (benchmarks/upscale_speed.py, end to end).
             kr, kb = coefficients
             planes = rgb_to_yuv420(rgb.detach().float(), kr=kr, kb=kb, full_range=self.full_range)
-            frame = av.VideoFrame.from_ndarray(planes.cpu().numpy(), format="yuv420p")
-            frame.colorspace, frame.color_range = self.matrix, self._color_range
-        else:
-            peak = 65535.0 if high else 255.0
-            arr = rgb.detach().float().clamp(0, 1).mul(peak).round_()
-            arr = arr.to(torch.int32 if high else torch.uint8).permute(1, 2, 0).cpu().numpy()
-            if high:
-                arr = arr.astype(np.uint16)
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb48le" if high else "rgb24")
-            frame = frame.reformat(
-                format=self.pix_fmt,
-                dst_colorspace=self.matrix,
-                dst_color_range=self._color_range,
-                interpolation=_SWS_FLAGS,
-            )
+            self.write_yuv420(planes, pts, duration)
+            return
+        high = self.bits > 8
+        peak = 65535.0 if high else 255.0
+        arr = rgb.detach().float().clamp(0, 1).mul(peak).round_()
+        arr = arr.to(torch.int32 if high else torch.uint8).permute(1, 2, 0).cpu().numpy()
+        if high:
+            arr = arr.astype(np.uint16)
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb48le" if high else "rgb24")
+        frame = frame.reformat(
+            format=self.pix_fmt,
+            dst_colorspace=self.matrix,
+            dst_color_range=self._color_range,
+            interpolation=_SWS_FLAGS,
+        )
+        self._emit(frame, pts, duration)
+
+    def _emit(self, frame: av.VideoFrame, pts: int, duration: int | None) -> None:
         frame.pts = pts
         frame.time_base = self.time_base
         if duration:
