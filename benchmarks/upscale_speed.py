@@ -242,7 +242,7 @@ def main() -> None:
     parser.add_argument("--degradation", default="gauss1.5", help="--quality: LR degradation")
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--e2e-frames", type=int, default=50)
+    parser.add_argument("--e2e-frames", type=int, default=200)
     args = parser.parse_args()
     quality(args) if args.quality else speed(args)
 

@@ -3,11 +3,19 @@
 Per specs/architectures.md §5 with the official ``kai422/IART`` parameter names, so
 ``IART_*.pth`` converts by name (``vsrkit convert --from basicsr``). ×4, RGB in and out.
 
-Size: 13,410,503 parameters for the published config (E=120, 3 groups × 6 blocks, heads 6, window
-(3, 8, 8), mlp ratio 2), counted module by module from the official code: SPyNet 1,440,300,
-4 × SwinIRFM 2,880,004, implicit warp 43,560, conv_first and the upsampler 406,627. specs §5.2's
-derived 13,393,223 is 17,280 (= 72 Swin blocks × 240) lower; we keep the official layout, since
-matching that figure would break strict loading of official checkpoints.
+Size: 13,410,503 parameters for the published config (options/IART_*.yml: E=120, 3 groups × 6 blocks,
+heads 6, window (3, 8, 8), mlp ratio 2): SPyNet 1,440,300, 4 × SwinIRFM 2,880,004 (of which 141,784
+never called), implicit warp 43,560, conv_first and the upsampler 406,627. The parameter names and
+shapes equal the official ``IART`` one for one (tests/models/test_iart.py rebuilds the official
+inventory from the official constructors). specs §5.2's "13,393,223 [derived]" is that total minus
+72 × 240: one 240-parameter tensor short in every Swin block. Each official block has three such
+tensors (``norm1``, ``norm2``: LayerNorm(120) weight + bias; ``mlp.fc1.bias``), all created and
+used in its forward. The Vimeo config fine-tunes from ``IART_REDS_N16_600000.pth`` (the file
+``demo.py`` loads as the REDS model) with ``strict_load_g: true``, so that checkpoint carries all
+three: the spec's figure undercounts. The paper's "13.4 M" (Table 2) fits 13,410,503.
+Official quirk: ``IART.__init__`` builds the four SwinIRFM branches only when CUDA is available, so
+the official model built on a CPU-only machine has 1,890,487 parameters; counts taken that way are
+not the model's.
 
 * ``conv_first`` 3→E gives the spatial features; SPyNet (or frozen DIS) flows between neighbours;
 * four branches in sequence, backward_1 → forward_1 → backward_2 → forward_2; each branch's
