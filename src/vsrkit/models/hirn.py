@@ -38,6 +38,7 @@ outputs; weights are the same either way (the quirks touch no parameters).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Literal
 
 import torch
@@ -329,9 +330,11 @@ register_model(
     "hirn", HiRN,
     description="HiRN (ASC 2023) full: SPyNet, 2nd-order DCN, TWA, hierarchical GOP stage 2; 7.51M",
 )
+_TINY_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "shipped" / "hirn_tiny.safetensors"
 register_model(
     "hirn-tiny", HiRN,
-    description="HiRN tiny: 16 channels, 2 blocks, frozen DIS flow (vsrkit[flow]); CPU-trainable",
+    description="HiRN tiny: 16 channels, 2 blocks, frozen DIS flow (vsrkit[flow]); trained by vsrkit (BI x4)",
+    weights=_TINY_WEIGHTS if _TINY_WEIGHTS.is_file() else None,
     mid_channels=16, num_blocks=2, extract_blocks=2, recon_blocks=2, deform_groups=8, hr_channels=16,
     flow="dis",
 )
