@@ -31,6 +31,13 @@ def _find_fused_op() -> Any:
 _FUSED_CONV = _find_fused_op()
 
 
+def _cpu_autocast_enabled() -> bool:
+    try:
+        return torch.is_autocast_enabled("cpu")
+    except TypeError:  # torch < 2.4 has no device argument
+        return torch.is_autocast_cpu_enabled()
+
+
 def fused_conv_relu_available(x: Tensor, conv: nn.Conv2d) -> bool:
     return (
         _FUSED_CONV is not None
@@ -40,7 +47,7 @@ def fused_conv_relu_available(x: Tensor, conv: nn.Conv2d) -> bool:
         and conv.padding_mode == "zeros"
         and not isinstance(conv.padding, str)
         and not torch.is_grad_enabled()
-        and not torch.is_autocast_enabled("cpu")
+        and not _cpu_autocast_enabled()
     )
 
 
