@@ -478,8 +478,7 @@ class Upscaler:
 
             count_in = count_out = 0
             # Y-only model into 8-bit 4:2:0 video: planes straight from the model's luma and the LR
-            # chroma, with no RGB frame at output size (the RGB round trip and its conversion were
-            # a fifth of the end-to-end time at 720x576).
+            # chroma, with no RGB frame at output size and no RGB-to-YUV conversion of it.
             matrix = sink.yuv420_matrix if sink is not None and self.model.output == "Y" else None
             direct = matrix is not None
             with _progress(progress, total, src.name) as advance, torch.inference_mode():
