@@ -93,12 +93,22 @@ def choose_precision(model: VSRModel, device: torch.device, precision: str) -> t
 
 @dataclass(frozen=True)
 class _Tile:
-    # LR crop (core plus overlap) and, for multi-tile layouts, the HR blend weight of that crop.
+    # LR crop (core plus overlap) and, for multi-tile layouts, the HR blend weight of that crop as
+    # its two 1-D factors: the tiles form a grid, so the weights and their sum are separable, and
+    # storing 2-D weights for every tile cost ~100 MB at 4K.
     y0: int
     y1: int
     x0: int
     x1: int
-    weight: Tensor | None
+    weight_y: Tensor | None = None
+    weight_x: Tensor | None = None
+
+    @property
+    def weight(self) -> Tensor | None:
+        """The 2-D HR blend weight ``(1, 1, h, w)``."""
+        if self.weight_y is None or self.weight_x is None:
+            return None
+        return (self.weight_y[:, None] * self.weight_x[None, :])[None, None]
 
 
 def _spans(n: int, tile: int, overlap: int) -> list[tuple[int, int]]:
@@ -133,22 +143,22 @@ def _ramp(n: int, core: tuple[int, int], ext: tuple[int, int], overlap: int, sca
 def make_tiles(height: int, width: int, tile: int, overlap: int, scale: int, device: torch.device) -> list[_Tile]:
     ys, xs = _spans(height, tile, overlap), _spans(width, tile, overlap)
     if len(ys) == 1 and len(xs) == 1:
-        return [_Tile(0, height, 0, width, None)]
-    raw = []
-    total = torch.zeros(height * scale, width * scale, dtype=torch.float64)
-    for cy in ys:
-        ey = (max(0, cy[0] - overlap), min(height, cy[1] + overlap))
-        wy = _ramp(height, cy, ey, overlap, scale)
-        for cx in xs:
-            ex = (max(0, cx[0] - overlap), min(width, cx[1] + overlap))
-            w = wy[:, None] * _ramp(width, cx, ex, overlap, scale)[None, :]
-            total[ey[0] * scale : ey[1] * scale, ex[0] * scale : ex[1] * scale] += w
-            raw.append((ey, ex, w))
-    tiles = []
-    for ey, ex, w in raw:
-        norm = w / total[ey[0] * scale : ey[1] * scale, ex[0] * scale : ex[1] * scale]
-        tiles.append(_Tile(ey[0], ey[1], ex[0], ex[1], norm.to(device, torch.float32)[None, None]))
-    return tiles
+        return [_Tile(0, height, 0, width)]
+    def axis(n: int, spans: list[tuple[int, int]]) -> list[tuple[tuple[int, int], Tensor]]:
+        """Per span: its extent with overlap and its ramp divided by the sum of all ramps."""
+        ramps, total = [], torch.zeros(n * scale, dtype=torch.float64)
+        for core in spans:
+            ext = (max(0, core[0] - overlap), min(n, core[1] + overlap))
+            ramp = _ramp(n, core, ext, overlap, scale)
+            total[ext[0] * scale : ext[1] * scale] += ramp
+            ramps.append((ext, ramp))
+        return [(e, (r / total[e[0] * scale : e[1] * scale]).to(device, torch.float32)) for e, r in ramps]
+
+    return [
+        _Tile(ey[0], ey[1], ex[0], ex[1], wy, wx)
+        for ey, wy in axis(height, ys)
+        for ex, wx in axis(width, xs)
+    ]
 
 
 @dataclass
@@ -297,8 +307,8 @@ class Upscaler:
             out = run(i, x[..., t.y0 : t.y1, t.x0 : t.x1])
             if canvas is None:
                 canvas = out.new_zeros(*out.shape[:-2], h * s, w * s)
-            assert t.weight is not None
-            canvas[..., t.y0 * s : t.y1 * s, t.x0 * s : t.x1 * s] += out * t.weight
+            assert t.weight_y is not None and t.weight_x is not None
+            canvas[..., t.y0 * s : t.y1 * s, t.x0 * s : t.x1 * s] += out * t.weight_y[:, None] * t.weight_x
         assert canvas is not None
         return canvas
 
