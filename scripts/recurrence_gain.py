@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from vsrkit import create_model
-from vsrkit.engine import evaluate as evaluation
+from vsrkit.engine.evaluate import evaluate
 from vsrkit.models.base import StreamingVSRModel, VSRModel
 from vsrkit.shared import shared_path
 
@@ -38,13 +38,8 @@ def main() -> None:
     if not isinstance(model, StreamingVSRModel):
         raise SystemExit(f"{args.model} is not a streaming (recurrent or sliding-window) model")
     settings = {"degradation": args.degradation, "protocol": args.protocol}
-    recurrent = evaluation.evaluate(model, args.dataset, **settings)["mean"]
-    original = evaluation.run_model
-    evaluation.run_model = frames_alone
-    try:
-        alone = evaluation.evaluate(model, args.dataset, **settings)["mean"]
-    finally:
-        evaluation.run_model = original
+    recurrent = evaluate(model, args.dataset, **settings)["mean"]
+    alone = evaluate(model, args.dataset, **settings, run=frames_alone)["mean"]
     print(f"{args.model} on {args.dataset} ({args.degradation}, {args.protocol}):")
     print(f"  recurrent     {recurrent['psnr']:.3f} dB / {recurrent['ssim']:.4f}")
     print(f"  frames alone  {alone['psnr']:.3f} dB / {alone['ssim']:.4f}")

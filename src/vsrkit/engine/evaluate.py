@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,9 @@ from ..models.base import VSRModel
 
 
 def run_model(model: VSRModel, lr: Tensor) -> Tensor:
-    """The one place evaluation calls the model: LR ``(T, 3, h, w)`` on the model's device in,
-    ``(T * temporal_scale, C, sH, sW)`` out, whole sequence at once. The upscaler's chunked and
-    tiled path can replace this function."""
+    """How evaluation calls the model by default: LR ``(T, 3, h, w)`` on the model's device in,
+    ``(T * temporal_scale, C, sH, sW)`` out, whole sequence at once. :func:`evaluate` takes another
+    such function as ``run`` (e.g. every frame alone, ``scripts/recurrence_gain.py``)."""
     with torch.inference_mode():
         return model(lr.unsqueeze(0))[0]
 
@@ -52,6 +53,7 @@ def evaluate(
     device: str | torch.device | None = None,
     save_frames: str | Path | None = None,
     weights_label: str | None = None,
+    run: Callable[[VSRModel, Tensor], Tensor] = run_model,
 ) -> dict[str, Any]:
     """Score ``model`` on every sequence of ``dataset`` (a folder of sequence folders, or one
     sequence folder). ``save_frames`` writes the outputs as ``DIR/<sequence>/<index:08d>.png``
@@ -86,7 +88,7 @@ def evaluate(
             if dev.type == "cuda":
                 torch.cuda.synchronize(dev)
             start = time.perf_counter()
-            output = run_model(model, lr)
+            output = run(model, lr)
             output = output.to("cpu", torch.float32)
             model_seconds += time.perf_counter() - start
             out_frames += output.shape[0]

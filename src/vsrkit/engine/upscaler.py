@@ -94,8 +94,8 @@ def choose_precision(model: VSRModel, device: torch.device, precision: str) -> t
 @dataclass(frozen=True)
 class _Tile:
     # LR crop (core plus overlap) and, for multi-tile layouts, the HR blend weight of that crop as
-    # its two 1-D factors: the tiles form a grid, so the weights and their sum are separable, and
-    # storing 2-D weights for every tile cost ~100 MB at 4K.
+    # its two 1-D factors: the tiles form a grid, so the weights and their sum are separable. Storing
+    # 2-D weights for every tile had a tiled 960x544 -> 4K run peak at 1093 MB instead of 1044 MB.
     y0: int
     y1: int
     x0: int
@@ -319,19 +319,22 @@ class Upscaler:
         chroma = imresize(chroma_to_rgb(lr), size=tuple(out.shape[-2:]))
         return chroma.add_((out - 16.0 / 255.0) * LUMA_TO_RGB_GAIN).clamp_(0, 1)
 
-    def _yuv420(self, y: Tensor, lr: Tensor, matrix: tuple[float, float], *, full_range: bool) -> list[Tensor]:
-        """``yuv420p`` buffers in the video matrix ``(kr, kb)`` from BT.601 luma ``(N, 1, sH, sW)``
-        and the LR frames ``(N, 3, H, W)``: the matrix change is linear and its chroma terms are
-        resampled at LR size, so nothing three-channel is computed at output size."""
+    def _yuv420(
+        self, y: Tensor, lr: Tensor, luma_from_chroma: Tensor | None, chroma_mix: Tensor, *, full_range: bool
+    ) -> list[Tensor]:
+        """``yuv420p`` buffers from BT.601 luma ``(N, 1, sH, sW)`` and the LR frames ``(N, 3, H, W)``.
+
+        The change to the video's matrix is linear (:func:`bt601_to_video_matrix`): its row 0 is
+        ``(1, a, b)``, so the target luma is the model's plus ``luma_from_chroma = (a, b)`` applied to
+        the chroma (None for BT.601, where it is zero), and the target chroma is ``chroma_mix`` applied
+        to the BT.601 chroma (luma enters no matrix's chroma). Chroma terms are resampled at LR size,
+        so nothing three-channel is computed at output size.
+        """
         hr = tuple(y.shape[-2:])
-        to_video = bt601_to_video_matrix(*matrix).to(lr.device, torch.float32)
         chroma = rgb_to_ycbcr(lr)[:, 1:] - 128.0 / 255.0
-        # Row 0 is (1, a, b): the target luma is the model's plus a chroma term; columns 0 of the
-        # chroma rows are 0 (luma does not enter any matrix's chroma).
-        luma_term = torch.einsum("c,nchw->nhw", to_video[0, 1:], chroma)[:, None]
-        if luma_term.abs().max() > 1e-6:
-            y = y + imresize(luma_term, size=hr)
-        cbcr = torch.einsum("dc,nchw->ndhw", to_video[1:, 1:], imresize(chroma, size=(hr[0] // 2, hr[1] // 2)))
+        if luma_from_chroma is not None:
+            y = y + imresize(torch.einsum("c,nchw->nhw", luma_from_chroma, chroma)[:, None], size=hr)
+        cbcr = torch.einsum("dc,nchw->ndhw", chroma_mix, imresize(chroma, size=(hr[0] // 2, hr[1] // 2)))
         return [ycbcr_to_yuv420(y[j], cbcr[j] + 128.0 / 255.0, full_range=full_range) for j in range(len(y))]
 
     # ------------------------------------------------------------------ streams
@@ -490,16 +493,18 @@ class Upscaler:
             # Y-only model into 8-bit 4:2:0 video: planes straight from the model's luma and the LR
             # chroma, with no RGB frame at output size and no RGB-to-YUV conversion of it.
             matrix = sink.yuv420_matrix if sink is not None and self.model.output == "Y" else None
-            direct = matrix is not None
+            if matrix is not None:
+                to_video = bt601_to_video_matrix(*matrix).to(self.device, torch.float32)
+                luma_from_chroma = to_video[0, 1:] if to_video[0, 1:].abs().max() > 1e-6 else None
             with _progress(progress, total, src.name) as advance, torch.inference_mode():
                 for out, lr in self._outputs(lr_frames()):
                     pts, dur = timing.popleft()
                     if matrix is not None:
-                        planes = self._yuv420(out, lr, matrix, full_range=sink.full_range)
+                        planes = self._yuv420(out, lr, luma_from_chroma, to_video[1:, 1:], full_range=sink.full_range)
                     else:
                         out = self._compose(out, lr)
                     for j in range(out.shape[0]):
-                        if direct:
+                        if matrix is not None:
                             sink.write_yuv420(planes[j], pts * k + j * dur, dur)
                         elif sink is not None:
                             sink.write(out[j], pts * k + j * dur, dur)

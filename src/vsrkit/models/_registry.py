@@ -32,6 +32,12 @@ class Preset:
 _PRESETS: dict[str, Preset] = {}
 
 
+def shipped_weights(file_name: str) -> Path | None:
+    """``weights/shipped/<file_name>`` when it is installed (weights are registered only then)."""
+    path = Path(__file__).resolve().parents[1] / "weights" / "shipped" / file_name
+    return path if path.is_file() else None
+
+
 def register_model(
     name: str,
     cls: type[VSRModel],

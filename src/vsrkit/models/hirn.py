@@ -38,7 +38,6 @@ outputs; weights are the same either way (the quirks touch no parameters).
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Literal
 
 import torch
@@ -49,7 +48,7 @@ from ..layers.classical_flow import DISFlow
 from ..layers.propagation import ConvResidualBlocks, SecondOrderDeformableAlignment
 from ..layers.spynet import SPyNet
 from ..layers.warp import flow_warp
-from ._registry import register_model
+from ._registry import register_model, shipped_weights
 from .base import VSRModel
 
 # (frame, past reference l0, future reference l1) in processing order, relative to the GOP start.
@@ -330,11 +329,10 @@ register_model(
     "hirn", HiRN,
     description="HiRN (ASC 2023) full: SPyNet, 2nd-order DCN, TWA, hierarchical GOP stage 2; 7.51M",
 )
-_TINY_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "shipped" / "hirn_tiny.safetensors"
 register_model(
     "hirn-tiny", HiRN,
     description="HiRN tiny: 16 channels, 2 blocks, frozen DIS flow (vsrkit[flow]); trained by vsrkit (BI x4)",
-    weights=_TINY_WEIGHTS if _TINY_WEIGHTS.is_file() else None,
+    weights=shipped_weights("hirn_tiny.safetensors"),
     mid_channels=16, num_blocks=2, extract_blocks=2, recon_blocks=2, deform_groups=8, hr_channels=16,
     flow="dis",
 )

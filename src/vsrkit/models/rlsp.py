@@ -23,15 +23,13 @@ within 1e-4 of a .5 rounding tie (float summation order); mean Y-PSNR 26.8394 dB
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import Tensor, nn
 
 from ..color import RLSP_Y_WEIGHTS, rgb_to_y
 from ..layers.fused import conv_relu
 from ..layers.shuffle import depth_to_space_tf, space_to_depth_tf
-from ._registry import register_model
+from ._registry import register_model, shipped_weights
 from .base import StreamingVSRModel
 
 
@@ -151,8 +149,8 @@ register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, 
 
 # The project's own model (configs/default.yaml, weights/shipped/MODEL_CARD.md), used by `vsrkit
 # upscale` and `make demo`; registered only when the weights are installed.
-_DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "shipped" / "default.safetensors"
-if _DEFAULT_WEIGHTS.is_file():
+_DEFAULT_WEIGHTS = shipped_weights("default.safetensors")
+if _DEFAULT_WEIGHTS is not None:
     register_model(
         "default", RLSP, num_layers=7, filters=48, value_range=1.0, weights=_DEFAULT_WEIGHTS,
         description="RLSP 7-48 trained by vsrkit (BI x4, Y output; see MODEL_CARD.md)",
