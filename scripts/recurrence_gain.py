@@ -12,18 +12,10 @@ from __future__ import annotations
 
 import argparse
 
-import torch
-from torch import Tensor
-
 from vsrkit import create_model
-from vsrkit.engine.evaluate import evaluate
-from vsrkit.models.base import StreamingVSRModel, VSRModel
+from vsrkit.engine.evaluate import evaluate, run_frames_alone
+from vsrkit.models.base import StreamingVSRModel
 from vsrkit.shared import shared_path
-
-
-def frames_alone(model: VSRModel, lr: Tensor) -> Tensor:
-    with torch.inference_mode():
-        return torch.cat([model(lr[i : i + 1].unsqueeze(0))[0] for i in range(lr.shape[0])])
 
 
 def main() -> None:
@@ -39,7 +31,7 @@ def main() -> None:
         raise SystemExit(f"{args.model} is not a streaming (recurrent or sliding-window) model")
     settings = {"degradation": args.degradation, "protocol": args.protocol}
     recurrent = evaluate(model, args.dataset, **settings)["mean"]
-    alone = evaluate(model, args.dataset, **settings, run=frames_alone)["mean"]
+    alone = evaluate(model, args.dataset, **settings, run=run_frames_alone)["mean"]
     print(f"{args.model} on {args.dataset} ({args.degradation}, {args.protocol}):")
     print(f"  recurrent     {recurrent['psnr']:.3f} dB / {recurrent['ssim']:.4f}")
     print(f"  frames alone  {alone['psnr']:.3f} dB / {alone['ssim']:.4f}")

@@ -243,3 +243,23 @@ def test_tiny_preset_fits_weight_budget() -> None:
     assert sum(p.numel() for p in model.parameters()) * 4 < 5e6
     with torch.no_grad():
         assert model(torch.rand(1, 2, 3, 9, 11)).shape == (1, 2, 3, 36, 44)
+
+
+@pytest.mark.parametrize("skip", ["bilinear", "bicubic"])
+def test_lr_skip_is_the_output_when_the_head_is_silent(skip: str) -> None:
+    from vsrkit.layers.resize import imresize
+
+    kw = {"embed_dim": 12, "num_layers": 1, "depth": 1, "num_heads": 2, "mid_channels": 8, "hr_channels": 8,
+          "drop_path_rate": 0.0, "unused_layers": False}
+    model = create_model("iart", pretrained=False, lr_skip=skip, **kw).eval()
+    torch.nn.init.zeros_(model.conv_last.weight)
+    torch.nn.init.zeros_(model.conv_last.bias)
+    lr = torch.rand(1, 2, 3, 7, 9)
+    with torch.no_grad():
+        out = model(lr)
+    frames = lr[0]
+    expected = (imresize(frames, scale=4) if skip == "bicubic"
+                else torch.nn.functional.interpolate(frames, scale_factor=4, mode="bilinear", align_corners=False))
+    torch.testing.assert_close(out[0], expected)
+    with pytest.raises(ValueError, match="lr_skip"):
+        create_model("iart", pretrained=False, lr_skip="nearest", **kw)

@@ -34,9 +34,16 @@ from ..models.base import VSRModel
 def run_model(model: VSRModel, lr: Tensor) -> Tensor:
     """How evaluation calls the model by default: LR ``(T, 3, h, w)`` on the model's device in,
     ``(T * temporal_scale, C, sH, sW)`` out, whole sequence at once. :func:`evaluate` takes another
-    such function as ``run`` (e.g. every frame alone, ``scripts/recurrence_gain.py``)."""
+    such function as ``run`` (e.g. :func:`run_frames_alone`)."""
     with torch.inference_mode():
         return model(lr.unsqueeze(0))[0]
+
+
+def run_frames_alone(model: VSRModel, lr: Tensor) -> Tensor:
+    """Every frame as a clip of its own (zero state, the frame replicated as its own neighbours):
+    scored against :func:`run_model`, what a model takes from other frames."""
+    with torch.inference_mode():
+        return torch.cat([model(lr[i : i + 1].unsqueeze(0))[0] for i in range(lr.shape[0])])
 
 
 def _model_label(model: VSRModel) -> str:

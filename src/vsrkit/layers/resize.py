@@ -62,7 +62,9 @@ def _upsample_dim_cpu(y: Tensor, dim: int, out_len: int, scale: float, antialias
     180x144 frame on one core)."""
     m = _resize_csr(y.shape[dim], out_len, scale, antialias)
     moved = y.movedim(dim, 0)
-    out = m @ moved.reshape(moved.shape[0], -1)
+    # Autocast would cast the product to bf16, which the sparse CSR kernel does not implement.
+    with torch.autocast("cpu", enabled=False):
+        out = m @ moved.reshape(moved.shape[0], -1)
     return out.reshape(out_len, *moved.shape[1:]).movedim(0, dim)
 
 

@@ -35,7 +35,8 @@ not the model's.
   attention mask, a conv per group, final LayerNorm and ``conv_after_body`` on the centre frame plus
   the centre input. Gradient checkpointing per block with ``use_checkpoint``;
 * upsampling from forward_2 only: conv E→64, 2× (conv, PixelShuffle 2, LeakyReLU), conv_hr,
-  conv_last, plus bilinear ×4 of the LR frame.
+  conv_last, plus bilinear ×4 of the LR frame (``lr_skip="bicubic"``: MATLAB bicubic instead; the
+  tiny preset uses it so that its small head starts from the bicubic baseline rather than below it).
 
 ``unused_layers=True`` (full preset) registers the official SwinIRFM's never-called
 ``conv_first``/``conv_first_feat``/``conv_before_upsample`` so official checkpoints load strictly;
@@ -54,6 +55,7 @@ from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
 from ..layers.classical_flow import DISFlow
+from ..layers.resize import imresize
 from ..layers.spynet import SPyNet
 from ..layers.warp import compose_flows
 from ._registry import register_model
@@ -351,6 +353,7 @@ class IART(VSRModel):
         flow: Literal["spynet", "dis"] = "spynet",
         use_checkpoint: bool = False,
         unused_layers: bool = True,
+        lr_skip: Literal["bilinear", "bicubic"] = "bilinear",
         scale: int = 4,
     ) -> None:
         super().__init__()
@@ -358,10 +361,13 @@ class IART(VSRModel):
             raise ValueError(f"the architecture is fixed at x4 (two PixelShuffle x2 stages), got scale={scale}")
         if flow not in ("spynet", "dis"):
             raise ValueError(f"flow must be 'spynet' or 'dis', got {flow!r}")
+        if lr_skip not in ("bilinear", "bicubic"):
+            raise ValueError(f"lr_skip must be 'bilinear' or 'bicubic', got {lr_skip!r}")
         if window_frames != 3:
             raise ValueError(f"the propagation stacks 3 frames, so window_frames must be 3, got {window_frames}")
         self.scale = scale
         self.embed_dim = embed_dim
+        self.lr_skip = lr_skip
         self.spynet: nn.Module = SPyNet() if flow == "spynet" else DISFlow()
         self.conv_first = nn.Conv2d(3, embed_dim, 3, 1, 1)
         window = (window_frames, window_size, window_size)
@@ -410,6 +416,11 @@ class IART(VSRModel):
             out[idx] = prop
         return out  # type: ignore[return-value]
 
+    def _upsample_lr(self, frame: Tensor) -> Tensor:
+        if self.lr_skip == "bicubic":
+            return imresize(frame, scale=self.scale)
+        return F.interpolate(frame, scale_factor=self.scale, mode="bilinear", align_corners=False)
+
     def forward(self, lr: Tensor) -> Tensor:
         if lr.ndim != 5 or lr.shape[2] != 3:
             raise ValueError(f"expected (B, T, 3, H, W), got {tuple(lr.shape)}")
@@ -428,7 +439,7 @@ class IART(VSRModel):
             hr = self.lrelu(self.pixel_shuffle(self.upconv1(hr)))
             hr = self.lrelu(self.pixel_shuffle(self.upconv2(hr)))
             hr = self.conv_last(self.lrelu(self.conv_hr(hr)))
-            outputs.append(hr + F.interpolate(lr[:, i], scale_factor=4, mode="bilinear", align_corners=False))
+            outputs.append(hr + self._upsample_lr(lr[:, i]))
         return torch.stack(outputs, dim=1)
 
 
@@ -438,7 +449,7 @@ register_model(
 )
 register_model(
     "iart-tiny", IART,
-    description="IART tiny: E=24, 1 group of 2 Swin blocks, frozen DIS flow (vsrkit[flow]); CPU-trainable",
+    description="IART tiny: E=24, 1 group of 2 Swin blocks, frozen DIS flow (vsrkit[flow]), MATLAB-bicubic LR skip; CPU-trainable",
     embed_dim=24, num_layers=1, depth=2, num_heads=2, mid_channels=16, hr_channels=16, drop_path_rate=0.0,
-    flow="dis", unused_layers=False,
+    flow="dis", unused_layers=False, lr_skip="bicubic",
 )
