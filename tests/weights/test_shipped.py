@@ -14,7 +14,7 @@ from vsrkit.metrics import get_protocol
 from vsrkit.models._registry import get_preset
 from vsrkit.weights.io import read_metadata
 
-SHIPPED = ["default", "hirn-tiny"]
+SHIPPED = ["default", "hirn-tiny", "iart-tiny"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)

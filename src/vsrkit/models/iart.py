@@ -58,7 +58,7 @@ from ..layers.classical_flow import DISFlow
 from ..layers.resize import imresize
 from ..layers.spynet import SPyNet
 from ..layers.warp import compose_flows
-from ._registry import register_model
+from ._registry import register_model, shipped_weights
 from .base import VSRModel
 
 
@@ -449,7 +449,8 @@ register_model(
 )
 register_model(
     "iart-tiny", IART,
-    description="IART tiny: E=24, 1 group of 2 Swin blocks, frozen DIS flow (vsrkit[flow]), MATLAB-bicubic LR skip; CPU-trainable",
+    description="IART tiny: E=24, 1 group of 2 Swin blocks, frozen DIS flow (vsrkit[flow]), MATLAB-bicubic LR skip; trained by vsrkit (BI x4)",
+    weights=shipped_weights("iart_tiny.safetensors"),
     embed_dim=24, num_layers=1, depth=2, num_heads=2, mid_channels=16, hr_channels=16, drop_path_rate=0.0,
     flow="dis", unused_layers=False, lr_skip="bicubic",
 )
