@@ -171,3 +171,12 @@ def test_realworld_street_folder_and_mp4(tmp_path: Path, monkeypatch, capsys, sh
         with VideoInput(path) as video:
             assert (video.info.width, video.info.height) == (2560, 1440)
             assert sum(1 for _ in video.frames()) == 3
+
+
+def test_negative_warmup_is_refused_before_anything_is_written(tmp_path: Path, monkeypatch, capsys) -> None:
+    src = write_sample_video(tmp_path / "in.mp4", flat((50, 100, 150), 16, 16), frames=3)
+    dst = tmp_path / "out.mp4"
+    code, _, err = run(monkeypatch, capsys, str(src), str(dst), "--model", "bicubic", "--warmup", "-1", "--quiet")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and "warm-up must be >= 0" in err
+    assert not dst.exists()

@@ -35,6 +35,9 @@ def register(app: typer.Typer) -> None:
         tile: Annotated[int, typer.Option(help="Spatial tile size in input pixels (0: whole frame).")] = 0,
         tile_overlap: Annotated[int, typer.Option(help="Context input pixels around each tile.")] = 32,
         chunk: Annotated[int, typer.Option(help="Frames per temporal chunk (bidirectional models).")] = 16,
+        warmup: Annotated[
+            int | None, typer.Option(help="Context frames on each side of a chunk (default: the model's).")
+        ] = None,
         codec: Annotated[str | None, typer.Option(help="Video encoder (default libx264; VP9 for .webm).")] = None,
         crf: Annotated[int | None, typer.Option(help="Encoder quality (x264/x265 CRF, default 18).")] = None,
         fps: Annotated[float, typer.Option(help="Frame rate for frame-folder input.")] = 25.0,
@@ -46,7 +49,7 @@ def register(app: typer.Typer) -> None:
         _interrupt_on_sigterm()
         upscaler = Upscaler(
             model, weights=weights, device=device, precision=precision, tile=tile, tile_overlap=tile_overlap,
-            chunk=chunk,
+            chunk=chunk, warmup=warmup,
         )
         summary = upscaler.upscale(
             input, output, codec=codec, crf=crf, fps=fps, progress=False if quiet else None
