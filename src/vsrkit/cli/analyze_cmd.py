@@ -211,7 +211,9 @@ def register(app: typer.Typer) -> None:
         net = load_model_spec(model, weights)
         settings = STRFSettings(tau=tau, size=size, iterations=iterations, lr=lr, mode=mode, seed=seed)  # type: ignore[arg-type]
         result = optimise_input(net, settings, device=device, log=typer.echo)
-        data = save_strf(result, plot, title=f"{model} {mode} tau={tau} {iterations} it")
+        path = Path(model)
+        label = f"{path.parent.name}/{path.stem}" if path.suffix == ".safetensors" else model
+        data = save_strf(result, plot, title=f"{label} {mode} tau={tau} {iterations} it")
         data.update({"model": model, "weights": str(weights) if weights else None, "settings": vars(settings)})
         if plot is not None:
             typer.echo(f"wrote {plot}")
