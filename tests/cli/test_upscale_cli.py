@@ -180,3 +180,19 @@ def test_negative_warmup_is_refused_before_anything_is_written(tmp_path: Path, m
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and "warm-up must be >= 0" in err
     assert not dst.exists()
+
+
+def test_encoder_preset_is_used_and_checked(tmp_path: Path, monkeypatch, capsys) -> None:
+    src = write_sample_video(tmp_path / "in.mp4", flat((50, 100, 150), 16, 16), frames=3)
+    bad = tmp_path / "bad.mp4"
+    code, _, err = run(monkeypatch, capsys, str(src), str(bad), "--model", "bicubic", "--preset", "warp9", "--quiet")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--preset 'warp9'" in err
+    assert not bad.exists()
+    good = tmp_path / "good.mp4"
+    code, _, err = run(monkeypatch, capsys, str(src), str(good), "--model", "bicubic", "--preset", "ultrafast", "--quiet")
+    assert code == 0, err
+    with av.open(str(good)) as container:
+        # x264 writes its settings into the stream's SEI; the preset shows as its option values.
+        first = next(container.demux(video=0))
+        assert b"x264" in bytes(first)
+        assert b"subme=0 " in bytes(first)  # ultrafast's subpixel refinement; the default veryfast writes subme=2

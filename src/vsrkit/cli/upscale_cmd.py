@@ -40,6 +40,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         codec: Annotated[str | None, typer.Option(help="Video encoder (default libx264; VP9 for .webm).")] = None,
         crf: Annotated[int | None, typer.Option(help="Encoder quality (x264/x265 CRF, default 18).")] = None,
+        preset: Annotated[
+            str | None, typer.Option(help="x264/x265 speed preset (default veryfast; superfast is faster, larger files).")
+        ] = None,
         fps: Annotated[float, typer.Option(help="Frame rate for frame-folder input.")] = 25.0,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
     ) -> None:
@@ -52,7 +55,7 @@ def register(app: typer.Typer) -> None:
             chunk=chunk, warmup=warmup,
         )
         summary = upscaler.upscale(
-            input, output, codec=codec, crf=crf, fps=fps, progress=False if quiet else None
+            input, output, codec=codec, crf=crf, preset=preset, fps=fps, progress=False if quiet else None
         )
         if not quiet:
             typer.echo(summary.line())

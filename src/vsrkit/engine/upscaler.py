@@ -434,6 +434,7 @@ class Upscaler:
         *,
         codec: str | None = None,
         crf: int | None = None,
+        preset: str | None = None,
         fps: float = 25.0,
         progress: bool | None = None,
     ) -> UpscaleSummary:
@@ -478,7 +479,7 @@ class Upscaler:
             if out_is_video:
                 sink = BackgroundWriter(VideoOutput(
                     tmp, width=w * s, height=h * s, time_base=time_base / k, rate=(rate * k) if rate else None,
-                    source=info, copy_from=video_in, codec=codec, crf=crf, name=dst,
+                    source=info, copy_from=video_in, codec=codec, crf=crf, preset=preset, name=dst,
                 ))
             else:
                 tmp.mkdir()
