@@ -28,15 +28,14 @@ from typing import Any
 import torch
 
 from vsrkit.analysis.per_frame import delta_psnr, per_frame_scores, plot_delta
-from vsrkit.analysis.spectrum import spectrum_report
+from vsrkit.analysis.spectrum import bake_srnl_file, spectrum_report
 from vsrkit.data.quasistatic import QuasiStaticParams, load_scene, quasistatic_frames
 from vsrkit.engine.evaluate import evaluate, run_frames_alone
 from vsrkit.io.jsonfile import write_json
-from vsrkit.layers.spectral_norm import SpectralNormConv2d
 from vsrkit.metrics.long_sequence import long_sequence_summary, mean_summaries
 from vsrkit.models.base import StreamingVSRModel, VSRModel
 from vsrkit.shared import shared_path
-from vsrkit.weights.io import load_model, read_metadata, save_weights
+from vsrkit.weights.io import load_model
 
 # label -> run folder name; RFS3 is the reference of the ΔPSNR curve, as in the paper's Fig. 3.
 MODELS = {"RFS3": "rfs3", "RLSP": "rlsp", "MRVSR, unconstrained": "mrvsr_free", "MRVSR + SRNL": "mrvsr_srnl"}
@@ -48,20 +47,6 @@ STILLS = {
     "reds": (("data", "lr_only", "reds_000", "00000010.png"), 2),
     "calendar": (("data", "vid4", "GT", "calendar", "Frame 020.png"), 3),
 }
-
-
-def bake(src: Path, dst: Path, n: int) -> tuple[VSRModel, dict[str, float]]:
-    model = load_model(src)
-    if not any(isinstance(m, SpectralNormConv2d) for m in model.modules()):
-        raise SystemExit(f"{src}: no SRNL layers")
-    baked = model.baked(n)  # type: ignore[attr-defined]
-    meta = read_metadata(src)
-    extra = {k: v for k, v in meta.items() if k not in ("format", "arch", "hparams", "preset")}
-    report, _ = spectrum_report(baked, n)
-    sigmas = {layer["name"]: layer["max_sigma"] for layer in report["layers"] if layer["recurrent"]}
-    extra["srnl_baked"] = {"n": n, "recurrent_max_sigma": sigmas}
-    save_weights(baked, dst, extra=extra)
-    return baked, sigmas
 
 
 def main() -> None:
@@ -81,15 +66,18 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
 
-    models: dict[str, VSRModel] = {}
-    for label, run in MODELS.items():
+    for run in MODELS.values():
         path = runs / run / "final.safetensors"
         if not path.exists():
             raise SystemExit(f"{path}: missing; train it with vsrkit train configs/mrvsr_study/{run}.yaml")
-        models[label] = load_model(path).eval()
     baked_path = out / "mrvsr_srnl.safetensors"
-    models["MRVSR + SRNL"], certificate = bake(runs / "mrvsr_srnl" / "final.safetensors", baked_path,
-                                               args.spectrum_n)
+    # The SRNL model is scored as it ships: baked, so the certificate below is that of the scored weights.
+    baked, record = bake_srnl_file(runs / "mrvsr_srnl" / "final.safetensors", baked_path, args.spectrum_n)
+    certificate = record["sigma_after"]
+    models: dict[str, VSRModel] = {
+        label: baked if run == "mrvsr_srnl" else load_model(runs / run / "final.safetensors").eval()
+        for label, run in MODELS.items()
+    }
     print(f"baked {baked_path}: recurrent max sigma {certificate} (exact, n={args.spectrum_n})")
     free_report, _ = spectrum_report(models["MRVSR, unconstrained"], args.spectrum_n)
     free_sigmas = {layer["name"]: layer["max_sigma"] for layer in free_report["layers"] if layer["recurrent"]}

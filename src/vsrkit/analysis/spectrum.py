@@ -98,3 +98,24 @@ def plot_spectra(spectra: list[LayerSpectrum], path: str | Path, *, title: str =
         series[label] = (pct.tolist(), v[idx].tolist())
     return line_plot(series, path, title=title or "singular values per conv layer",
                      xlabel="percentile", ylabel="sigma", hlines=(1.0,))
+
+
+def bake_srnl_file(src: str | Path, dst: str | Path, n: int = 128) -> tuple[VSRModel, dict[str, Any]]:
+    """Fold SRNL into plain weights: read ``src`` (vsrkit weights), write ``dst`` with the source's
+    metadata plus ``srnl_baked`` (``n``, exact σ of each SRNL layer before and after). Returns the baked
+    model and that record."""
+    from ..errors import InputError
+    from ..layers.spectral_norm import bake_spectral_norm, conv_spectral_norm
+    from ..weights.io import load_model, read_metadata, save_weights
+
+    net = load_model(src)
+    if not any(isinstance(m, SpectralNormConv2d) for m in net.modules()):
+        raise InputError(Path(src), "model has no SRNL layers to bake")
+    meta = read_metadata(src)
+    before = bake_spectral_norm(net, n)
+    net.hparams = {**net.hparams, "srnl_target": None}
+    after = {name: conv_spectral_norm(net.get_submodule(name).weight, n) for name in before}
+    extra = {k: v for k, v in meta.items() if k not in ("format", "arch", "hparams", "preset")}
+    extra["srnl_baked"] = {"n": n, "sigma_before": before, "sigma_after": after}
+    save_weights(net, dst, extra=extra)
+    return net.eval(), extra["srnl_baked"]

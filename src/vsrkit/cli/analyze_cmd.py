@@ -97,21 +97,11 @@ def register(app: typer.Typer) -> None:
         n: Annotated[int, typer.Option("--n", help="Size at which the exact norm is taken.")] = 128,
     ) -> None:
         """Fold SRNL into plain weights (exact norm at n), so inference needs no SRNL."""
-        from ..layers.spectral_norm import SpectralNormConv2d, bake_spectral_norm, conv_spectral_norm
-        from ..weights.io import read_metadata, save_weights
+        from ..analysis.spectrum import bake_srnl_file
 
-        net = load_model_spec(str(src))
-        if not any(isinstance(m, SpectralNormConv2d) for m in net.modules()):
-            raise InputError(src, "model has no SRNL layers to bake")
-        meta = read_metadata(src)
-        sigmas = bake_spectral_norm(net, n)
-        net.hparams = {**net.hparams, "srnl_target": None}
-        after = {name: conv_spectral_norm(net.get_submodule(name).weight, n) for name in sigmas}
-        extra = {k: v for k, v in meta.items() if k not in ("format", "arch", "hparams", "preset")}
-        extra["srnl_baked"] = {"n": n, "sigma_before": sigmas, "sigma_after": after}
-        save_weights(net, dst, extra=extra)
-        for name in sigmas:
-            typer.echo(f"{name}: sigma {sigmas[name]:.6f} -> {after[name]:.6f}")
+        _, record = bake_srnl_file(src, dst, n)
+        for name, sigma in record["sigma_before"].items():
+            typer.echo(f"{name}: sigma {sigma:.6f} -> {record['sigma_after'][name]:.6f}")
         typer.echo(f"wrote {dst}")
 
     @analyze.command("per-frame")
