@@ -24,6 +24,7 @@ TINY: dict[str, dict] = {
     "rlsp-7-256": {"filters": 8},
     "rlsp-rgb": {"filters": 8},
     "default": {"filters": 8},
+    "default-bd": {"filters": 8},
     "mrvsr": {"filters": 8, "srnl_size": 8},
     "rfs3": {"filters": 8},
     "hirn": {"mid_channels": 8, "num_blocks": 1, "extract_blocks": 1, "recon_blocks": 1, "deform_groups": 4, "hr_channels": 8},

@@ -155,3 +155,11 @@ if _DEFAULT_WEIGHTS is not None:
         "default", RLSP, num_layers=7, filters=48, value_range=1.0, weights=_DEFAULT_WEIGHTS,
         description="RLSP 7-48 trained by vsrkit (BI x4, Y output; see MODEL_CARD.md)",
     )
+# The same network fine-tuned for Gaussian-blurred LR (sigma 1.5, the RLSP paper's BD degradation):
+# for soft, blurry sources; configs/default_bd.yaml.
+_DEFAULT_BD_WEIGHTS = shipped_weights("default_bd.safetensors")
+if _DEFAULT_BD_WEIGHTS is not None:
+    register_model(
+        "default-bd", RLSP, num_layers=7, filters=48, value_range=1.0, weights=_DEFAULT_BD_WEIGHTS,
+        description="RLSP 7-48 trained by vsrkit for blurry LR (gauss1.5 x4, Y output; see MODEL_CARD.md)",
+    )
