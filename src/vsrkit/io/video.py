@@ -41,8 +41,8 @@ VIDEO_SUFFIXES = {
 DEFAULT_CODECS = {".webm": "libvpx-vp9", ".ogv": "libtheora", ".avi": "mpeg4", ".flv": "flv", ".wmv": "wmv2"}
 DEFAULT_CODEC = "libx264"
 # x264/x265 speed presets, fastest first. veryfast is the default: at 720x576 it encoded about 8 ms a
-# frame here. superfast raised end-to-end throughput from 23.9 to 27.3 frames/s (mean of four
-# alternating runs, benchmarks/upscale_speed.py), at the cost of larger files for the same CRF.
+# frame here. superfast raises end-to-end throughput (benchmarks/upscale_speed.py alternates the two;
+# figures in README) at the cost of larger files for the same CRF.
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 DEFAULT_X264_PRESET = "veryfast"
 

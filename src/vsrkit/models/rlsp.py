@@ -147,19 +147,13 @@ for _f in (48, 64, 128, 256):
     )
 register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, F=128")
 
-# The project's own model (configs/default.yaml, weights/shipped/MODEL_CARD.md), used by `vsrkit
-# upscale` and `make demo`; registered only when the weights are installed.
-_DEFAULT_WEIGHTS = shipped_weights("default.safetensors")
-if _DEFAULT_WEIGHTS is not None:
-    register_model(
-        "default", RLSP, num_layers=7, filters=48, value_range=1.0, weights=_DEFAULT_WEIGHTS,
-        description="RLSP 7-48 trained by vsrkit (BI x4, Y output; see MODEL_CARD.md)",
-    )
-# The same network fine-tuned for Gaussian-blurred LR (sigma 1.5, the RLSP paper's BD degradation):
-# for soft, blurry sources; configs/default_bd.yaml.
-_DEFAULT_BD_WEIGHTS = shipped_weights("default_bd.safetensors")
-if _DEFAULT_BD_WEIGHTS is not None:
-    register_model(
-        "default-bd", RLSP, num_layers=7, filters=48, value_range=1.0, weights=_DEFAULT_BD_WEIGHTS,
-        description="RLSP 7-48 trained by vsrkit for blurry LR (gauss1.5 x4, Y output; see MODEL_CARD.md)",
-    )
+# The project's own models (weights/shipped/MODEL_CARD.md), registered only when their weights are
+# installed: `default` (configs/default.yaml), used by `vsrkit upscale` and `make demo`, and the same
+# network fine-tuned for Gaussian-blurred LR, for soft sources (configs/default_bd.yaml).
+for _name, _trained_for in (("default", "BI x4"), ("default-bd", "blurry LR, gauss1.5 x4")):
+    _weights = shipped_weights(f"{_name.replace('-', '_')}.safetensors")
+    if _weights is not None:
+        register_model(
+            _name, RLSP, num_layers=7, filters=48, value_range=1.0, weights=_weights,
+            description=f"RLSP 7-48 trained by vsrkit ({_trained_for}, Y output; see MODEL_CARD.md)",
+        )
