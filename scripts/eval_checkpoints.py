@@ -5,9 +5,13 @@ Vid4 is a test set: this is for reporting only, never for choosing or tuning any
     python scripts/eval_checkpoints.py runs/default --out docs/default_model_curve.json \
         [--reference rlsp-7-64=/path/to/rlsp64.safetensors]
 
+    python scripts/eval_checkpoints.py runs/davsr_tiny_r5_lr1e-3 --out docs/davsr_tiny_curve.json \
+        --setting stvsr+davsr --baseline cascade-bicubic-linear --every 400
+
 Evaluates every ``RUN/archive/*.safetensors`` and ``RUN/final.safetensors`` (weights carry their
-architecture and hyper-parameters) plus bicubic, under ``bi`` + ``basicsr-y`` and ``gauss1.5`` +
-``rlsp``; results already in ``--out`` are reused, so the script can be re-run as snapshots appear.
+architecture and hyper-parameters) plus a baseline (bicubic), by default under ``bi`` + ``basicsr-y``
+and ``gauss1.5`` + ``rlsp``; results already in ``--out`` are reused, so the script can be re-run as
+snapshots appear.
 """
 
 from __future__ import annotations
@@ -33,12 +37,16 @@ def main() -> None:
     parser.add_argument("--reference", action="append", default=[], help="NAME=weights.safetensors (preset NAME)")
     parser.add_argument("--dataset", type=Path, default=shared_path("data", "vid4", "GT"))
     parser.add_argument("--every", type=int, default=1, help="only snapshots at multiples of this iteration")
+    parser.add_argument("--setting", action="append", default=[],
+                        help="DEGRADATION+PROTOCOL to score (repeatable; default: bi+basicsr-y, gauss1.5+rlsp)")
+    parser.add_argument("--baseline", default="bicubic", help="registry model scored as the baseline row")
     args = parser.parse_args()
+    settings = [tuple(s.split("+", 1)) for s in args.setting] or list(SETTINGS)
     torch.set_num_threads(1)
     results = json.loads(args.out.read_text()) if args.out.is_file() else {"snapshots": {}, "baselines": {}}
 
     def score(model, key: str, bucket: dict) -> None:
-        for degradation, protocol in SETTINGS:
+        for degradation, protocol in settings:
             name = f"{degradation}+{protocol}"
             if name in bucket.setdefault(key, {}):
                 continue
@@ -48,7 +56,7 @@ def main() -> None:
             print(key, name, f"{report['mean']['psnr']:.3f}", flush=True)
             args.out.write_text(json.dumps(results, indent=1))
 
-    score(create_model("bicubic"), "bicubic", results["baselines"])
+    score(create_model(args.baseline), args.baseline, results["baselines"])
     for item in args.reference:
         preset, weights = item.split("=", 1)
         score(create_model(preset, weights=weights), preset, results["baselines"])

@@ -52,7 +52,7 @@ def test_unfolded_data_steps_fit_the_observation() -> None:
     must explain the LR input through the stvsr forward model (circular), and more so than X₀."""
     model = create_model("davsr", pretrained=False, **SMALL).double().eval()
     _identity_enhancer(model)
-    alpha = model.hyper_parameters(1, torch.zeros(1, dtype=torch.float64))[0][0]
+    alpha = model.hyper_parameters(1, torch.zeros(1, dtype=torch.float64))[0][0].detach()
     assert ((alpha > 1e-3) & (alpha < 0.1)).all()  # a real data step from initialisation on
     lr = torch.rand(1, 3, 3, 6, 8, dtype=torch.float64)
     with torch.no_grad():
