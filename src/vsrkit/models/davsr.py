@@ -360,8 +360,9 @@ register_model(
     "davsr", DAVSR,
     description="DAVSR space-time SR (x5 frames, x4 size, deblur): Fourier data step + BasicVSR++ enhancer, K=3",
 )
-# One unfolded iteration: on CPU, K = 3 costs 3x per sample and its enhancer did not learn in the
-# time we had; the K = 1 enhancer did, but run three times it scores worse (README, DAVSR notes).
+# One unfolded iteration: on CPU, K = 3 costs 3.3x per sample (benchmarks/davsr_train_step.py) and
+# its enhancer did not learn in the time we had; the K = 1 enhancer did, but run three times it scores
+# worse (README, DAVSR notes).
 register_model(
     "davsr-tiny", DAVSR,
     description="DAVSR, CPU-trainable: K=1, 16 channels, short trunks, DIS flow (needs vsrkit[flow])",
