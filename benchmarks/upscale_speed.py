@@ -176,8 +176,10 @@ def speed(args: argparse.Namespace) -> None:
     print("frames/s: 'step' is the model cell alone as the Upscaler runs it; 'stream' adds chroma")
     print("upsampling and RGB composition (Upscaler.stream); 'convs only' is the cell's convolutions")
     print("alone, the ceiling for these oneDNN kernels. GFLOP/s and fraction of peak are for 'step'.")
-    print(f"{'model':10} {'input':8} {'prec':5} {'step':>7} {'stream':>7} {'convs only':>10} {'GFLOP/s':>8} {'of peak':>8}   load")
-    for name in ("rlsp-7-48", "rlsp-7-64"):
+    print("rlsp-dis-7-48 is rlsp-7-48 plus two DIS flows per frame and the warps of its inputs, state and")
+    print("previous output ('convs only' is the same network's convolutions).")
+    print(f"{'model':13} {'input':8} {'prec':5} {'step':>7} {'stream':>7} {'convs only':>10} {'GFLOP/s':>8} {'of peak':>8}   load")
+    for name in ("rlsp-7-48", "rlsp-dis-7-48", "rlsp-7-64"):
         model = create_model(name, pretrained=False).eval()
         for h, w in ((144, 180), (180, 320)):
             frames = [torch.rand(3, h, w) for _ in range(args.frames)]
@@ -190,7 +192,7 @@ def speed(args: argparse.Namespace) -> None:
                 fps = time_stream(up, frames, repeats=args.rounds)
                 ceiling = time_convs_only(model, h, w, dtype, args.frames)
                 gf = step * flops / 1e9
-                print(f"{name:10} {w}x{h:<4} {precision:5} {step:7.1f} {fps:7.1f} {ceiling:10.1f} {gf:8.0f} "
+                print(f"{name:13} {w}x{h:<4} {precision:5} {step:7.1f} {fps:7.1f} {ceiling:10.1f} {gf:8.0f} "
                       f"{gf / peak_gflops(dtype):8.1%}   {load()}", flush=True)
     print()
     print("fp32 model-only step loop, same network exported to ONNX (opset 17), alternating runs:")

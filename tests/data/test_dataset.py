@@ -97,6 +97,11 @@ def test_synthetic_motion() -> None:
     moving = synthesize(photo, np.random.default_rng(1), t_len=4, size=32,
                         motion=MotionRange(max_shift=3, max_accel=0, max_zoom=0, max_rotation=0))
     assert not np.array_equal(moving[0], moving[1])
+    # Shake alone moves the camera, and not along a line: frame 2 is not frame 1's shift repeated.
+    shaken = synthesize(photo, np.random.default_rng(3), t_len=6, size=32,
+                        motion=MotionRange(max_shift=0, max_accel=0, max_zoom=0, max_rotation=0, jitter=2))
+    steps = np.diff(shaken.astype(np.int16), axis=0)
+    assert np.abs(steps).mean() > 1 and not np.array_equal(steps[0], steps[1])
     # A photo barely larger than the crop still works (the motion is slowed down).
     small = synthesize(photo[:56, :60], np.random.default_rng(2), t_len=6, size=32)
     assert small.shape == (6, 32, 32, 3)

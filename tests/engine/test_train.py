@@ -163,3 +163,35 @@ def test_video_file_source(tmp_path: Path) -> None:
     (source,) = build_sources(cfg, log=lambda *_: None)
     (clip,) = source.clips
     assert (clip.hr.num_frames, clip.hr.height, clip.hr.width) == (5, 24, 32)
+
+
+def test_process_group_sigterm_with_workers_writes_checkpoint(tmp_path: Path) -> None:
+    """SIGTERM to the whole process group (Ctrl-C, a scheduler, pkill) reaches the data workers too;
+    they must leave the stop to the trainer, which checkpoints instead of dying on a worker error."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    data = make_clip(tmp_path / "clip")
+    cfg = tiny_config(tmp_path, data, "run", iterations=100_000, checkpoint_every=1, log_every=1,
+                      **{"data.workers": 1})
+    config = tmp_path / "cfg.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.Popen([sys.executable, "-m", "vsrkit.cli.main", "train", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    last = tmp_path / "run/checkpoints/last.pt"
+    deadline = time.monotonic() + 120
+    while not last.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()[0]
+    time.sleep(0.5)  # a few iterations with the worker running
+    os.killpg(proc.pid, signal.SIGTERM)
+    output = proc.communicate(timeout=120)[0]
+    assert "stopped by signal" in output and "Traceback" not in output, output
+    stopped_at = load_checkpoint(last)["iteration"]
+    assert 1 <= stopped_at < 100_000

@@ -23,6 +23,7 @@ TINY: dict[str, dict] = {
     "rlsp-7-128": {"filters": 8},
     "rlsp-7-256": {"filters": 8},
     "rlsp-rgb": {"filters": 8},
+    "rlsp-dis-7-48": {"filters": 8},
     "default": {"filters": 8},
     "default-bd": {"filters": 8},
     "mrvsr": {"filters": 8, "srnl_size": 8},

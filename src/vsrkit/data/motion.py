@@ -25,6 +25,10 @@ class MotionRange:
     max_accel: float = 0.5
     max_zoom: float = 0.01
     max_rotation: float = 0.4
+    # Hand-held shake: an independent uniform offset in [-jitter, jitter] per frame and axis, on
+    # top of the smooth path. Unlike a pan, it gives each frame a different sub-pixel phase
+    # against the LR grid, the case where neighbouring frames carry the most new detail.
+    jitter: float = 0.0
 
 
 def _trajectory(rng: np.random.Generator, t_len: int, m: MotionRange) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -34,6 +38,8 @@ def _trajectory(rng: np.random.Generator, t_len: int, m: MotionRange) -> tuple[n
     acc = rng.uniform(-m.max_accel, m.max_accel, size=2)
     t = np.arange(t_len, dtype=np.float64)[:, None]
     offsets = vel * t + 0.5 * acc * t * t
+    if m.jitter > 0:
+        offsets = offsets + rng.uniform(-m.jitter, m.jitter, size=(t_len, 2))
     zoom = np.exp(rng.uniform(-m.max_zoom, m.max_zoom) * np.arange(t_len))
     rot = np.deg2rad(rng.uniform(-m.max_rotation, m.max_rotation)) * np.arange(t_len)
     return offsets, zoom, rot
@@ -55,7 +61,8 @@ def synthesize(
     """
     big = size * downscale
     offsets, zoom, rot = _trajectory(rng, t_len, MotionRange(
-        motion.max_shift * downscale, motion.max_accel * downscale, motion.max_zoom, motion.max_rotation))
+        motion.max_shift * downscale, motion.max_accel * downscale, motion.max_zoom, motion.max_rotation,
+        motion.jitter * downscale))
     height, width = photo.shape[:2]
     # Radius of the footprint of a frame (its corners at the largest zoom) plus the bicubic support.
     radius = (big / 2) * math.sqrt(2) * float(zoom.max()) + 3

@@ -51,6 +51,7 @@ class MotionConfig:
     max_accel: float = 0.5
     max_zoom: float = 0.01
     max_rotation: float = 0.4
+    jitter: float = 0.0
 
 
 @dataclass

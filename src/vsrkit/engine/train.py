@@ -105,6 +105,12 @@ def build_sources(cfg: TrainConfig, log=_print) -> list[Source]:
 def _worker_init(_: int) -> None:
     # Workers only crop, warp and resize; one thread each keeps them off the trainer's cores.
     torch.set_num_threads(1)
+    # A stop signal sent to the whole process group (Ctrl-C, `kill -- -PGID`, pkill, a batch
+    # scheduler) must reach only the trainer: a worker dying first makes the DataLoader raise in
+    # the middle of a step, before the trainer can write its stop checkpoint. Workers still exit
+    # when the trainer does (the DataLoader shuts them down, and they watch their parent).
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 # ---------------------------------------------------------------------------------- distributed

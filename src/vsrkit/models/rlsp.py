@@ -13,6 +13,13 @@ The TF model works on 0-255 values; ``value_range=255`` keeps that so imported w
 inputs they were trained on. Inputs and outputs of :meth:`forward` are still [0, 1].
 Zero initial state and feedback; boundary frames replicated.
 
+``align="dis"`` is vsrkit's variant, not in the paper: before each step, frozen OpenCV DIS flow
+(:class:`~vsrkit.layers.classical_flow.DISFlow`) from ``x[t]`` to its neighbours warps ``x[t-1]``,
+``x[t+1]``, the hidden state and the previous HR output onto frame ``t``. The network then fuses
+aligned inputs instead of having to learn motion compensation implicitly, which plain RLSP only
+learns after far more training than a CPU gives it (weights/shipped/MODEL_CARD.md). Same
+parameters as plain RLSP, so plain RLSP weights are a valid starting point.
+
 The TF variables ``layer0 .. layer{L-2}`` are ``trunk``, ``layer{L-1}`` is ``state_head`` and
 ``layer{L}`` is ``output_head`` (:mod:`vsrkit.weights.convert_rlsp_tf`). Verified against the
 authors' Vid4 outputs: with the official 7-64 checkpoint and the ``gauss1.5`` degradation, the
@@ -23,12 +30,17 @@ within 1e-4 of a .5 rounding tie (float summation order); mean Y-PSNR 26.8394 dB
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..color import RLSP_Y_WEIGHTS, rgb_to_y
+from ..layers.classical_flow import DISFlow
 from ..layers.fused import conv_relu
 from ..layers.shuffle import depth_to_space_tf, space_to_depth_tf
+from ..layers.warp import flow_warp
 from ._registry import register_model, shipped_weights
 from .base import StreamingVSRModel
 
@@ -47,11 +59,20 @@ class RLSP(StreamingVSRModel):
     low_precision_weights = True
 
     def __init__(
-        self, *, num_layers: int = 7, filters: int = 64, scale: int = 4, value_range: float = 255.0
+        self,
+        *,
+        num_layers: int = 7,
+        filters: int = 64,
+        scale: int = 4,
+        value_range: float = 255.0,
+        align: Literal["none", "dis"] = "none",
     ) -> None:
         super().__init__()
         if num_layers < 3:
             raise ValueError(f"num_layers must be >= 3, got {num_layers}")
+        if align not in ("none", "dis"):
+            raise ValueError(f"align must be 'none' or 'dis', got {align!r}")
+        self.flow = DISFlow() if align == "dis" else None
         self.scale = scale
         self.filters = filters
         self.value_range = value_range
@@ -69,8 +90,28 @@ class RLSP(StreamingVSRModel):
         feedback = frame.new_zeros(b, self.scale * self.scale, h, w)
         return hidden, feedback
 
+    def _align(self, window: Tensor, hidden: Tensor, feedback: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Warp the neighbours, the state and the previous output onto the centre frame."""
+        assert self.flow is not None
+        prev, centre, nxt = window.float().unbind(1)
+        flows = self.flow(torch.cat([centre, centre]), torch.cat([prev, nxt]))
+        flow_prev, flow_next = flows.to(window.device).chunk(2)
+        window = torch.stack([
+            flow_warp(prev, flow_prev, padding_mode="border"),
+            centre,
+            flow_warp(nxt, flow_next, padding_mode="border"),
+        ], dim=1).to(window.dtype)
+        hidden = flow_warp(hidden, flow_prev.to(hidden.dtype), padding_mode="border")
+        s = self.scale
+        # The previous output is warped at HR, where the flow is s times longer, and folded again.
+        flow_hr = F.interpolate(flow_prev, scale_factor=s, mode="bilinear", align_corners=False) * s
+        previous_hr = flow_warp(depth_to_space_tf(feedback, s), flow_hr.to(feedback.dtype), padding_mode="border")
+        return window, hidden, space_to_depth_tf(previous_hr, s)
+
     def step(self, window: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         hidden, feedback = state
+        if self.flow is not None:
+            window, hidden, feedback = self._align(window, hidden, feedback)
         b, n, c, h, w = window.shape
         # Convolutions run in the weights' dtype (bf16 weights: the Upscaler's CPU fast path); the
         # LR-luma skip and the output stay in the window's dtype, since bf16 keeps 8 significant
@@ -145,6 +186,10 @@ for _f in (48, 64, 128, 256):
         f"rlsp-7-{_f}", RLSP, num_layers=7, filters=_f,
         description=f"RLSP 7-{_f} (TF original, Y output)",
     )
+register_model(
+    "rlsp-dis-7-48", RLSP, num_layers=7, filters=48, align="dis",
+    description="RLSP 7-48 with frozen DIS flow aligning inputs and state (vsrkit variant)",
+)
 register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, F=128")
 
 # The project's own models (weights/shipped/MODEL_CARD.md), registered only when their weights are
