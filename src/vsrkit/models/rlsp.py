@@ -193,12 +193,20 @@ register_model(
 register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, F=128")
 
 # The project's own models (weights/shipped/MODEL_CARD.md), registered only when their weights are
-# installed: `default` (configs/default.yaml), used by `vsrkit upscale` and `make demo`, and the same
-# network fine-tuned for Gaussian-blurred LR, for soft sources (configs/default_bd.yaml).
-for _name, _trained_for in (("default", "BI x4"), ("default-bd", "blurry LR, gauss1.5 x4")):
+# installed: `default`, used by `vsrkit upscale` and `make demo`; `default-fast`, plain RLSP 7-48
+# (configs/default_stage2.yaml), faster and 0.5 dB lower; `default-bd`, fine-tuned for
+# Gaussian-blurred LR, for soft sources.
+_OWN_MODELS = (
+    # name, align, what it was trained for
+    ("default", "none", "BI x4"),
+    ("default-fast", "none", "BI x4, no alignment: the fastest"),
+    ("default-bd", "none", "blurry LR, gauss1.5 x4"),
+)
+for _name, _align, _trained_for in _OWN_MODELS:
     _weights = shipped_weights(f"{_name.replace('-', '_')}.safetensors")
     if _weights is not None:
         register_model(
-            _name, RLSP, num_layers=7, filters=48, value_range=1.0, weights=_weights,
-            description=f"RLSP 7-48 trained by vsrkit ({_trained_for}, Y output; see MODEL_CARD.md)",
+            _name, RLSP, num_layers=7, filters=48, value_range=1.0, align=_align, weights=_weights,
+            description=f"RLSP 7-48{' with DIS alignment' if _align == 'dis' else ''} trained by vsrkit "
+                        f"({_trained_for}, Y output; see MODEL_CARD.md)",
         )
