@@ -2,7 +2,7 @@
 onnxruntime fp32 on the same exported network in the same run, and end-to-end mp4 -> mp4.
 
     python benchmarks/upscale_speed.py            # speed (random-init weights: speed does not
-                                                  # depend on them)
+                                                  # depend on them) [--table-only]
     python benchmarks/upscale_speed.py --quality  # bf16 Y-PSNR cost on Vid4 (official RLSP 7-64)
 
 The machine may be shared: the load average is printed with every figure, and the onnxruntime
@@ -194,6 +194,8 @@ def speed(args: argparse.Namespace) -> None:
                 gf = step * flops / 1e9
                 print(f"{name:13} {w}x{h:<4} {precision:5} {step:7.1f} {fps:7.1f} {ceiling:10.1f} {gf:8.0f} "
                       f"{gf / peak_gflops(dtype):8.1%}   {load()}", flush=True)
+    if args.table_only:
+        return
     print()
     print("fp32 model-only step loop, same network exported to ONNX (opset 17), alternating runs:")
     for name in ("rlsp-7-48", "rlsp-7-64"):
@@ -201,11 +203,13 @@ def speed(args: argparse.Namespace) -> None:
         print(f"  {name} 180x144: torch {t:.1f} frames/s, onnxruntime {o:.1f} frames/s, ratio torch/ort {t / o:.2f}   {load()}",
               flush=True)
     print()
-    # Alternating presets, twice: the encoder shares the two cores with the model.
+    # Alternating presets and models, twice: the encoder shares the two cores with the model.
+    # `default` is RLSP 7-48 with DIS alignment, `default-fast` the same network without it.
     for preset in ("veryfast", "superfast") * 2:
-        fps, line = end_to_end("rlsp-7-48", "auto", args.e2e_frames, preset)
-        print(f"end to end mp4 -> mp4 (180x144 -> 720x576, libx264 {preset} crf 18), rlsp-7-48: {fps:.1f} frames/s   {load()}")
-        print(f"  {line}")
+        for model in ("default", "default-fast"):
+            fps, line = end_to_end(model, "auto", args.e2e_frames, preset)
+            print(f"end to end mp4 -> mp4 (180x144 -> 720x576, libx264 {preset} crf 18), {model}: {fps:.1f} frames/s   {load()}")
+            print(f"  {line}")
 
 
 def quality(args: argparse.Namespace) -> None:
@@ -246,6 +250,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--e2e-frames", type=int, default=200)
+    parser.add_argument("--table-only", action="store_true", help="only the frames/s table (no ONNX, no mp4)")
     args = parser.parse_args()
     quality(args) if args.quality else speed(args)
 

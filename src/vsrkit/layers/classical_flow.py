@@ -3,7 +3,7 @@
 We cannot ship pretrained SPyNet weights (the Sintel checkpoint is not ours to redistribute) and an
 untrained SPyNet outputs near-random flow, so models trained from scratch on a CPU can use this
 provider instead: Dense Inverse Search (Kroeger et al., ECCV 2016) from ``opencv-python-headless``
-(optional extra ``vsrkit[flow]``). It has no parameters, runs on the CPU in numpy whatever the
+(a core dependency). It has no parameters, runs on the CPU in numpy whatever the
 input device, and its output is detached (no gradient flows into it).
 
 ``DISFlow()(ref, supp)`` returns ``(N, 2, H, W)`` with ``flow_warp(supp, flow) ≈ ref``, the
@@ -28,7 +28,7 @@ def _cv2():  # type: ignore[no-untyped-def]
         import cv2
     except ImportError:
         raise VsrkitError(
-            "classical flow needs OpenCV: pip install 'vsrkit[flow]' (opencv-python-headless)"
+            "classical flow needs OpenCV: pip install opencv-python-headless"
         ) from None
     return cv2
 

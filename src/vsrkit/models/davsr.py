@@ -365,7 +365,7 @@ register_model(
 # worse (README, DAVSR notes).
 register_model(
     "davsr-tiny", DAVSR,
-    description="DAVSR, CPU-trainable: K=1, 16 channels, short trunks, DIS flow (needs vsrkit[flow])",
+    description="DAVSR, CPU-trainable: K=1, 16 channels, short trunks, DIS flow",
     iterations=1, mid_channels=16, num_extract_blocks=1, num_propagation_blocks=1, num_reconstruction_blocks=1,
     deform_groups=4, hr_channels=8, flow="dis", interpolation="dis",
     weights=shipped_weights("davsr_tiny.safetensors"),

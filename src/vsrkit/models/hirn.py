@@ -331,7 +331,7 @@ register_model(
 )
 register_model(
     "hirn-tiny", HiRN,
-    description="HiRN tiny: 16 channels, 2 blocks, frozen DIS flow (vsrkit[flow]); trained by vsrkit (BI x4)",
+    description="HiRN tiny: 16 channels, 2 blocks, frozen DIS flow; trained by vsrkit (BI x4)",
     weights=shipped_weights("hirn_tiny.safetensors"),
     mid_channels=16, num_blocks=2, extract_blocks=2, recon_blocks=2, deform_groups=8, hr_channels=16,
     flow="dis",

@@ -449,7 +449,7 @@ register_model(
 )
 register_model(
     "iart-tiny", IART,
-    description="IART tiny: E=24, 1 group of 2 Swin blocks, frozen DIS flow (vsrkit[flow]), MATLAB-bicubic LR skip; trained by vsrkit (BI x4)",
+    description="IART tiny: E=24, 1 group of 2 Swin blocks, frozen DIS flow, MATLAB-bicubic LR skip; trained by vsrkit (BI x4)",
     weights=shipped_weights("iart_tiny.safetensors"),
     embed_dim=24, num_layers=1, depth=2, num_heads=2, mid_channels=16, hr_channels=16, drop_path_rate=0.0,
     flow="dis", unused_layers=False, lr_skip="bicubic",

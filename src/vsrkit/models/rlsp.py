@@ -198,7 +198,7 @@ register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, 
 # Gaussian-blurred LR, for soft sources.
 _OWN_MODELS = (
     # name, align, what it was trained for
-    ("default", "none", "BI x4"),
+    ("default", "dis", "BI x4"),
     ("default-fast", "none", "BI x4, no alignment: the fastest"),
     ("default-bd", "none", "blurry LR, gauss1.5 x4"),
 )
