@@ -65,6 +65,7 @@ def test_infers_depth_width_and_maps_every_tensor(
         "filters": filters,
         "scale": 4,
         "value_range": 255.0,
+        "align": "none",  # the official network has no alignment
     }
     assert (
         meta["arch"] == "rlsp" and "not redistributable" in meta["licence"] and prefix_name in meta["source"]

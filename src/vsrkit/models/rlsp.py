@@ -200,7 +200,7 @@ _OWN_MODELS = (
     # name, align, what it was trained for
     ("default", "dis", "BI x4"),
     ("default-fast", "none", "BI x4, no alignment: the fastest"),
-    ("default-bd", "none", "blurry LR, gauss1.5 x4"),
+    ("default-bd", "dis", "blurry LR, gauss1.5 x4"),
 )
 for _name, _align, _trained_for in _OWN_MODELS:
     _weights = shipped_weights(f"{_name.replace('-', '_')}.safetensors")
