@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import torch
 
@@ -31,14 +32,17 @@ def main() -> None:
     parser.add_argument("--model", default="hirn-tiny")
     parser.add_argument("--chunk", type=int, default=16)
     parser.add_argument("--warmups", type=int, nargs="+", default=[0, 2, 4, 8, 12, 16])
-    parser.add_argument("--clip", default="calendar")
+    parser.add_argument("--weights", help="weights file (default: the preset's own)")
+    parser.add_argument("--clip", default="calendar",
+                        help="a Vid4 clip name, or a folder of frames (e.g. shared data/lr_only/reds_000)")
     parser.add_argument("--crop", type=int, default=64, help="LR crop size (centre)")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    model = create_model(args.model).eval()
-    hr = read_sequence(shared_path("data", "vid4", "GT", args.clip))
+    model = create_model(args.model, weights=args.weights).eval()
+    clip = Path(args.clip) if Path(args.clip).is_dir() else shared_path("data", "vid4", "GT", args.clip)
+    hr = read_sequence(clip)
     lr, target = get_degradation("bi").pair(hr, model.scale)
     h, w = lr.shape[-2:]
     top, left = (h - args.crop) // 2, (w - args.crop) // 2
@@ -52,13 +56,14 @@ def main() -> None:
         whole = model(lr[None])[0].clamp(0, 1)
     whole_s = time.perf_counter() - t0
     whole_psnr = float(protocol.score(whole, target)["psnr"])
-    print(f"{args.model} on {args.clip} ({lr.shape[0]} frames, LR {args.crop}x{args.crop}), chunk {args.chunk}")
+    print(f"{args.model} on {clip.name} ({lr.shape[0]} frames, LR {args.crop}x{args.crop}), chunk {args.chunk}")
     print(f"whole clip: {whole_psnr:.4f} dB, {whole_s / lr.shape[0]:.2f} s/frame")
     print("warm-up | PSNR (dB) | minus whole clip | max |difference| (of 255) | s/frame")
     for warmup in args.warmups:
         upscaler = Upscaler(model, device="cpu", precision="fp32", chunk=args.chunk, warmup=warmup)
         t0 = time.perf_counter()
-        chunked = torch.cat(list(upscaler.stream(iter(lr)))).clamp(0, 1)
+        # The model's outputs as the Upscaler's chunks produce them, before it adds chroma (Y models).
+        chunked = torch.cat([out for out, _ in upscaler._outputs(iter(lr))]).clamp(0, 1)
         per_frame = (time.perf_counter() - t0) / lr.shape[0]
         psnr = float(protocol.score(chunked, target)["psnr"])
         diff = float((chunked - whole).abs().max()) * 255

@@ -2,7 +2,7 @@
 onnxruntime fp32 on the same exported network in the same run, and end-to-end mp4 -> mp4.
 
     python benchmarks/upscale_speed.py            # speed (random-init weights: speed does not
-                                                  # depend on them) [--table-only]
+                                                  # depend on them) [--table-only | --e2e-only]
     python benchmarks/upscale_speed.py --quality  # bf16 Y-PSNR cost on Vid4 (official RLSP 7-64)
 
 The machine may be shared: the load average is printed with every figure, and the onnxruntime
@@ -203,10 +203,15 @@ def speed(args: argparse.Namespace) -> None:
         print(f"  {name} 180x144: torch {t:.1f} frames/s, onnxruntime {o:.1f} frames/s, ratio torch/ort {t / o:.2f}   {load()}",
               flush=True)
     print()
+    end_to_end_table(args)
+
+
+def end_to_end_table(args: argparse.Namespace) -> None:
     # Alternating presets and models, twice: the encoder shares the two cores with the model.
-    # `default` is RLSP 7-48 with DIS alignment, `default-fast` the same network without it.
+    # `default`: two DIS-aligned RLSP 7-48 cells (forward and backward, temporal chunks);
+    # `default-causal`: one of them, streaming; `default-fast`: RLSP 7-48 without alignment.
     for preset in ("veryfast", "superfast") * 2:
-        for model in ("default", "default-fast"):
+        for model in ("default", "default-causal", "default-fast"):
             fps, line = end_to_end(model, "auto", args.e2e_frames, preset)
             print(f"end to end mp4 -> mp4 (180x144 -> 720x576, libx264 {preset} crf 18), {model}: {fps:.1f} frames/s   {load()}")
             print(f"  {line}")
@@ -251,8 +256,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--e2e-frames", type=int, default=200)
     parser.add_argument("--table-only", action="store_true", help="only the frames/s table (no ONNX, no mp4)")
+    parser.add_argument("--e2e-only", action="store_true", help="only the end-to-end mp4 runs of the shipped models")
     args = parser.parse_args()
-    quality(args) if args.quality else speed(args)
+    if args.quality:
+        quality(args)
+    elif args.e2e_only:
+        end_to_end_table(args)
+    else:
+        speed(args)
 
 
 if __name__ == "__main__":

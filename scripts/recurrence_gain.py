@@ -1,4 +1,4 @@
-"""How much a recurrent model gains from its recurrence on Vid4 (reporting only, never tuning).
+"""How much a multi-frame model gains from other frames on Vid4 (reporting only, never tuning).
 
     python scripts/recurrence_gain.py --model default [--weights W] [--degradation bi --protocol basicsr-y]
 
@@ -14,7 +14,6 @@ import argparse
 
 from vsrkit import create_model
 from vsrkit.engine.evaluate import evaluate, run_frames_alone
-from vsrkit.models.base import StreamingVSRModel
 from vsrkit.shared import shared_path
 
 
@@ -27,8 +26,6 @@ def main() -> None:
     parser.add_argument("--dataset", default=str(shared_path("data", "vid4", "GT")))
     args = parser.parse_args()
     model = create_model(args.model, weights=args.weights).eval()
-    if not isinstance(model, StreamingVSRModel):
-        raise SystemExit(f"{args.model} is not a streaming (recurrent or sliding-window) model")
     settings = {"degradation": args.degradation, "protocol": args.protocol}
     recurrent = evaluate(model, args.dataset, **settings)["mean"]
     alone = evaluate(model, args.dataset, **settings, run=run_frames_alone)["mean"]

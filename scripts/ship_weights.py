@@ -40,6 +40,8 @@ def main() -> None:
         "recipe": recipe,
         "metrics": {k: metrics[k] for k in ("wall_time_s", "skipped_nonfinite", "best_val") if k in metrics},
     }
+    if "composition" in meta:  # scripts/init_bidirectional.py: how the shipped model is built from the trained one
+        extra["composition"] = meta["composition"]
     if args.curve is not None and args.curve.is_file():
         snap = json.loads(args.curve.read_text())["snapshots"].get(f"iter_{recipe['iterations']:07d}", {})
         extra["metrics"]["vid4"] = {k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in snap.items()

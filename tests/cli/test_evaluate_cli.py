@@ -81,6 +81,13 @@ def test_evaluate_writes_json_table_and_frames(tmp_path: Path, cli: Callable) ->
     assert Image.open(out / "frames" / "s1" / "00000000.png").mode == "RGB"
 
 
+def test_evaluate_self_ensemble_labels_the_result(tmp_path: Path, cli: Callable) -> None:
+    data = make_dataset(tmp_path / "data", {"s1": (2, 24, 32)})
+    code, _, err = cli(_evaluate_args(data, tmp_path / "out", "--self-ensemble", "2"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "out" / "r.json").read_text())["model"] == "bicubic x2 self-ensemble"
+
+
 def test_evaluate_scale_override_for_bicubic(tmp_path: Path, cli: Callable) -> None:
     data = make_dataset(tmp_path / "data", {"s1": (1, 30, 36)})
     code, _, err = cli(_evaluate_args(data, tmp_path / "out", "--scale", "3"))
@@ -162,6 +169,8 @@ def test_bad_options(tmp_path: Path, cli: Callable) -> None:
     _assert_clean_failure(code, err, out, "outputs Y only")
     code, _, err = cli([*args, "--weights", str(tmp_path / "missing.safetensors")])
     _assert_clean_failure(code, err, out, "missing.safetensors")
+    code, _, err = cli([*args, "--self-ensemble", "3"])
+    _assert_clean_failure(code, err, out, "--self-ensemble must be one of 1, 2, 4, 8, got 3")
 
 
 def test_unavailable_device(tmp_path: Path, cli: Callable, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ import torch
 from vsrkit import create_model
 from vsrkit.errors import WeightsError
 from vsrkit.layers.shuffle import depth_to_space_tf, space_to_depth_tf
-from vsrkit.models.rlsp import RLSP
+from vsrkit.models.rlsp import RLSP, BidirectionalRLSP
 
 
 def _texture(h: int, w: int, seed: int = 0) -> torch.Tensor:
@@ -34,7 +34,9 @@ def test_alignment_brings_neighbours_state_and_output_onto_the_centre() -> None:
     prev, centre, _ = clip.unbind(1)
     hidden = prev[:, :1].repeat(1, 8, 1, 1)  # a state that shows frame t-1's content
     previous_hr = torch.nn.functional.interpolate(prev[:, :1], scale_factor=4, mode="nearest")
-    window, hidden_aligned, feedback_aligned = model._align(clip, hidden, space_to_depth_tf(previous_hr, 4))
+    window, hidden_aligned, feedback_aligned = model._align(
+        clip, hidden, space_to_depth_tf(previous_hr, 4), *model._flows(clip)
+    )
     inner = (..., slice(4, -4), slice(6, -6))
     before = (prev - centre)[inner].abs().mean()
     for aligned in (window[:, 0], window[:, 2]):
@@ -70,3 +72,37 @@ def test_plain_rlsp_weights_start_the_aligned_model(tmp_path) -> None:
     assert model.flow is not None and model.value_range == 1.0
     with pytest.raises(ValueError, match="align"):
         RLSP(align="raft")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fusion_layers", [0, 3])
+def test_bidirectional_starts_as_the_mean_of_both_directions(fusion_layers: int) -> None:
+    """Both cells copied from one RLSP, fusion zeroed or absent: exactly the RLSP run forward and run
+    on the time-reversed clip, averaged; the shared flows are the ones each direction computes itself."""
+    torch.manual_seed(2)
+    uni = RLSP(filters=8, value_range=1.0, align="dis").eval()
+    bi = BidirectionalRLSP(filters=8, value_range=1.0, align="dis", fusion_layers=fusion_layers).eval()
+    bi.start_from_unidirectional(uni)
+    if fusion_layers == 0:
+        assert sum(p.numel() for p in bi.parameters()) == 2 * sum(p.numel() for p in uni.parameters())
+    clip = _shifted_clip(dx=1, t_len=5, h=24, w=32)
+    with torch.no_grad():
+        expected = (uni(clip) + uni(clip.flip(1)).flip(1)) / 2
+        torch.testing.assert_close(bi(clip), expected, rtol=0, atol=1e-6)
+
+
+def test_bidirectional_output_depends_on_future_frames() -> None:
+    """Frame 2 lies outside frame 0's window: only the backward cell's state can carry it there.
+    Float64, since a random tiny network damps what crosses a step to ~1e-6."""
+    torch.manual_seed(3)
+    bi = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8).double().eval()
+    causal = create_model("rlsp-dis-7-48", pretrained=False, filters=8, value_range=1.0).double().eval()
+    clip = _shifted_clip(dx=1, t_len=3, h=24, w=32).double()
+    changed = clip.clone()
+    changed[:, 2] = changed[:, 2].flip(-1)
+    with torch.no_grad():
+        assert (bi(clip)[:, 0] - bi(changed)[:, 0]).abs().max() > 1e-8
+        assert torch.equal(causal(clip)[:, 0], causal(changed)[:, 0])
+    with pytest.raises(ValueError, match="align"):
+        BidirectionalRLSP(align="raft")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="fusion_layers"):
+        BidirectionalRLSP(fusion_layers=-1)

@@ -14,7 +14,9 @@ from vsrkit.metrics import get_protocol
 from vsrkit.models._registry import get_preset
 from vsrkit.weights.io import read_metadata
 
-SHIPPED = ["default", "default-fast", "default-bd", "hirn-tiny", "iart-tiny", "davsr-tiny"]
+SHIPPED = [
+    "default", "default-causal", "default-fast", "default-bd", "default-bd-causal", "hirn-tiny", "iart-tiny", "davsr-tiny",
+]
 
 
 def _trained_for(name: str) -> str:

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import InputError
+from ..errors import InputError, VsrkitError
 from ..io.jsonfile import write_json
 
 
@@ -54,10 +54,14 @@ def register(app: typer.Typer) -> None:
             typer.Option("--save-frames", help="Write outputs as DIR/<sequence>/<index:08d>.png."),
         ] = None,
         device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, cuda:N, mps.")] = "auto",
+        self_ensemble: Annotated[
+            int, typer.Option("--self-ensemble", help="Average over 1, 2, 4 or 8 flipped/transposed views.")
+        ] = 1,
     ) -> None:
         """Degrade the ground truth, run the model, print PSNR/SSIM per sequence and write JSON."""
         from ..degradations import get_degradation
         from ..engine.evaluate import evaluate, resolve_device
+        from ..engine.self_ensemble import ENSEMBLE_SIZES, with_self_ensemble
         from ..metrics import get_protocol
         from ..models import create_model, get_preset
         from ..models._registry import full_hparams
@@ -66,6 +70,8 @@ def register(app: typer.Typer) -> None:
         get_degradation(degradation)
         get_protocol(protocol)
         resolve_device(device)
+        if self_ensemble not in ENSEMBLE_SIZES:
+            raise VsrkitError(f"--self-ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, got {self_ensemble}")
         preset = get_preset(model)
         if json_out is not None and json_out.is_dir():
             raise InputError(json_out, "--json must be a file path, not a folder")
@@ -74,7 +80,7 @@ def register(app: typer.Typer) -> None:
         overrides: dict[str, Any] = {}
         if scale is not None and full_hparams(preset.cls, preset.kwargs).get("scale") != scale:
             overrides["scale"] = scale
-        net = create_model(model, weights=weights, **overrides)
+        net = with_self_ensemble(create_model(model, weights=weights, **overrides), self_ensemble)
         label = str(weights) if weights is not None else (str(preset.weights) if preset.weights else None)
         result = evaluate(
             net,

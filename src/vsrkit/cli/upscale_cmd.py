@@ -38,6 +38,9 @@ def register(app: typer.Typer) -> None:
         warmup: Annotated[
             int | None, typer.Option(help="Context frames on each side of a chunk (default: the model's).")
         ] = None,
+        self_ensemble: Annotated[
+            int, typer.Option(help="Average over 1, 2, 4 or 8 flipped/transposed views (that many times slower).")
+        ] = 1,
         codec: Annotated[str | None, typer.Option(help="Video encoder (default libx264; VP9 for .webm).")] = None,
         crf: Annotated[int | None, typer.Option(help="Encoder quality (x264/x265 CRF, default 18).")] = None,
         preset: Annotated[
@@ -52,7 +55,7 @@ def register(app: typer.Typer) -> None:
         _interrupt_on_sigterm()
         upscaler = Upscaler(
             model, weights=weights, device=device, precision=precision, tile=tile, tile_overlap=tile_overlap,
-            chunk=chunk, warmup=warmup,
+            chunk=chunk, warmup=warmup, self_ensemble=self_ensemble,
         )
         summary = upscaler.upscale(
             input, output, codec=codec, crf=crf, preset=preset, fps=fps, progress=False if quiet else None

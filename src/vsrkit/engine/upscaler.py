@@ -36,7 +36,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .device import resolve_device
 from ..color import LUMA_TO_RGB_GAIN, bt601_to_video_matrix, chroma_to_rgb, rgb_to_ycbcr, ycbcr_to_yuv420
 from ..errors import InputError, VsrkitError
 from ..io.frames import IMAGE_SUFFIXES, iter_sequence, list_frames, remove_stale, write_image
@@ -45,6 +44,8 @@ from ..io.video import VideoInput, VideoOutput, is_video_path, not_kept
 from ..layers.resize import imresize
 from ..models import create_model, list_models
 from ..models.base import StreamingVSRModel, VSRModel
+from .device import resolve_device
+from .self_ensemble import with_self_ensemble
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -53,7 +54,9 @@ _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 # Reproduce with `python benchmarks/upscale_speed.py --quality`: official RLSP 7-64 weights, BD x4
 # ("gauss1.5") LR, RLSP protocol; fp32 26.841 dB, bf16 26.836 dB (2026-11-22). `auto` picks bf16
 # only where the cost is at most BF16_MAX_COST_DB; unmeasured architectures stay fp32.
-BF16_COST_DB: dict[str, float] = {"rlsp": 0.005}
+# rlsp-bi: the shipped `default`, `--quality --model default --degradation bi`: fp32 and bf16 both
+# 25.562 dB (bf16 0.0002 dB higher), 2026-12-02.
+BF16_COST_DB: dict[str, float] = {"rlsp": 0.005, "rlsp-bi": 0.0}
 BF16_MAX_COST_DB = 0.02
 MIN_INPUT_SIZE = 8
 DEFAULT_CHUNK = 16
@@ -207,6 +210,8 @@ class Upscaler:
             (26.841 dB), largest pixel difference 2.4/255; with 16 it was -0.0002 dB but up to 23/255.
         chunk: input frames per temporal chunk for bidirectional models; ``warmup`` context frames
             per side (default: the model's ``chunk_warmup``).
+        self_ensemble: average the model over 1, 2, 4 or 8 flipped/transposed views of the input
+            (:mod:`vsrkit.engine.self_ensemble`); costs that many times the model's time.
     """
 
     def __init__(
@@ -220,6 +225,7 @@ class Upscaler:
         tile_overlap: int = 32,
         chunk: int = DEFAULT_CHUNK,
         warmup: int | None = None,
+        self_ensemble: int = 1,
     ) -> None:
         if tile < 0 or tile_overlap < 0:
             raise VsrkitError(f"--tile and --tile-overlap must be >= 0, got {tile} and {tile_overlap}")
@@ -230,12 +236,13 @@ class Upscaler:
             name = model or default_model_name()
             model = create_model(name, weights=weights)
         self.model = model.eval().to(self.device)
-        self.name = getattr(model, "preset_name", model.arch)
         self.dtype = choose_precision(self.model, self.device, str(precision))
         # Low-precision weights on a copy: the caller's model stays usable at any precision.
         self.cast_weights = self.dtype != torch.float32 and model.low_precision_weights
         if self.cast_weights:
             self.model = copy.deepcopy(self.model).to(self.dtype)
+        self.model = with_self_ensemble(self.model, self_ensemble)
+        self.name = getattr(self.model, "preset_name", model.arch)
         if self.device.type == "cpu":
             # oneDNN convolutions are faster on NHWC: one 48->48 conv at 180x144 ran 1.5x faster
             # in fp32 here (and bf16 needs NHWC for its fast kernels). Moves the given model in place.

@@ -30,6 +30,7 @@ within 1e-4 of a .5 rounding tie (float summation order); mean Y-PSNR 26.8394 dB
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
 import torch
@@ -42,7 +43,7 @@ from ..layers.fused import conv_relu
 from ..layers.shuffle import depth_to_space_tf, space_to_depth_tf
 from ..layers.warp import flow_warp
 from ._registry import register_model, shipped_weights
-from .base import StreamingVSRModel
+from .base import StreamingVSRModel, VSRModel
 
 
 def _conv(cin: int, cout: int) -> nn.Conv2d:
@@ -90,11 +91,17 @@ class RLSP(StreamingVSRModel):
         feedback = frame.new_zeros(b, self.scale * self.scale, h, w)
         return hidden, feedback
 
-    def _align(self, window: Tensor, hidden: Tensor, feedback: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Warp the neighbours, the state and the previous output onto the centre frame."""
+    def _flows(self, window: Tensor) -> tuple[Tensor, Tensor]:
+        """DIS flow from the centre frame to its previous and next neighbour, ``(B, 2, H, W)`` each."""
         assert self.flow is not None
         prev, centre, nxt = window.float().unbind(1)
-        flow_prev, flow_next = self.flow(torch.cat([centre, centre]), torch.cat([prev, nxt])).chunk(2)
+        return self.flow(torch.cat([centre, centre]), torch.cat([prev, nxt])).chunk(2)
+
+    def _align(
+        self, window: Tensor, hidden: Tensor, feedback: Tensor, flow_prev: Tensor, flow_next: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """Warp the neighbours, the state and the previous output onto the centre frame."""
+        prev, centre, nxt = window.float().unbind(1)
         window = torch.stack([
             flow_warp(prev, flow_prev, padding_mode="border"),
             centre,
@@ -109,9 +116,18 @@ class RLSP(StreamingVSRModel):
         return window, hidden, space_to_depth_tf(previous_hr, s)
 
     def step(self, window: Tensor, state: tuple[Tensor, Tensor]) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        flows = self._flows(window) if self.flow is not None else None
+        y_hr, _, new_state = self.cell(window, state, flows)
+        return y_hr, new_state
+
+    def cell(
+        self, window: Tensor, state: tuple[Tensor, Tensor], flows: tuple[Tensor, Tensor] | None
+    ) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor]]:
+        """One recurrent step on inputs aligned by ``flows`` (centre to previous, centre to next;
+        ``None``: unaligned). Returns the HR Y output, the trunk's features and the new state."""
         hidden, feedback = state
-        if self.flow is not None:
-            window, hidden, feedback = self._align(window, hidden, feedback)
+        if flows is not None:
+            window, hidden, feedback = self._align(window, hidden, feedback, *flows)
         b, n, c, h, w = window.shape
         # Convolutions run in the weights' dtype (bf16 weights: the Upscaler's CPU fast path); the
         # LR-luma skip and the output stay in the window's dtype, since bf16 keeps 8 significant
@@ -132,7 +148,121 @@ class RLSP(StreamingVSRModel):
         residual = self.output_head(x).to(y_lr.dtype) + y_lr
         y_hr = depth_to_space_tf(residual, self.scale)
         new_feedback = space_to_depth_tf(y_hr, self.scale)
-        return y_hr / self.value_range, (new_hidden, new_feedback)
+        return y_hr / self.value_range, x, (new_hidden, new_feedback)
+
+
+class BidirectionalRLSP(VSRModel):
+    """Two RLSP cells, one running forward in time and one backward, fused per frame (vsrkit variant,
+    not in the paper). ``(B, T, 3, H, W)`` RGB in, ``(B, T, 1, sH, sW)`` Y out.
+
+    A causal RLSP at frame ``t`` has seen only the past; the backward cell brings the future, which
+    the first frames of a clip otherwise lack entirely. Output: the mean of the two cells' HR luma
+    plus a correction that a small fusion net (``fusion_layers`` convs) computes from both trunks'
+    features. :meth:`start_from_unidirectional` zeroes the last fusion conv, which gives a model that
+    is exactly the average of a trained RLSP run both ways; training starts from there.
+    ``fusion_layers=0`` has no fusion net: the output is that average, a temporal self-ensemble of
+    one causal RLSP (the shipped ``default``; why not a trained fusion: MODEL_CARD.md).
+    With ``align="dis"`` the DIS flows of every frame to its neighbours are computed once and
+    shared by both cells.
+    """
+
+    arch = "rlsp-bi"
+    kind = "bidirectional"
+    output = "Y"
+    low_precision_weights = True
+    # Context frames per side for chunked runs. For the shipped `default` (chunks of 16, 64x64 LR
+    # crops of two 70-100-frame training clips, benchmarks/chunk_warmup.py): 4 frames put the
+    # chunked output within 0.0023 dB of a whole-clip run (largest difference 7.6/255; none: -0.05 dB, 24/255).
+    chunk_warmup = 4
+
+    def __init__(
+        self,
+        *,
+        num_layers: int = 7,
+        filters: int = 48,
+        scale: int = 4,
+        value_range: float = 1.0,
+        align: Literal["none", "dis"] = "dis",
+        fusion_layers: int = 3,
+    ) -> None:
+        super().__init__()
+        if fusion_layers < 0:
+            raise ValueError(f"fusion_layers must be >= 0, got {fusion_layers}")
+        cell_args = {"num_layers": num_layers, "filters": filters, "scale": scale, "value_range": value_range}
+        # The cells are built unaligned: this model computes the flows once and hands them over.
+        self.forward_cell = RLSP(**cell_args)
+        self.backward_cell = RLSP(**cell_args)
+        if align not in ("none", "dis"):
+            raise ValueError(f"align must be 'none' or 'dis', got {align!r}")
+        self.flow = DISFlow() if align == "dis" else None
+        self.scale = scale
+        self.value_range = value_range
+        widths = [2 * filters] + [filters] * (fusion_layers - 1)
+        self.fusion = nn.ModuleList([_conv(cin, filters) for cin in widths[:-1]])
+        self.fusion_out = _conv(widths[-1], scale * scale) if fusion_layers else None
+
+    def start_from_unidirectional(self, model: RLSP) -> None:
+        """Copy a trained RLSP into both cells and zero the fusion's last conv: the output is then
+        exactly the mean of that RLSP run forward and backward in time."""
+        self.forward_cell.load_state_dict(model.state_dict())
+        self.backward_cell.load_state_dict(model.state_dict())
+        if self.fusion_out is not None:
+            nn.init.zeros_(self.fusion_out.weight)
+            nn.init.zeros_(self.fusion_out.bias)
+
+    def _neighbour_flows(self, lr: Tensor) -> tuple[Tensor, Tensor] | None:
+        """Flows of every frame to its previous and to its next frame, ``(B, T, 2, H, W)`` each
+        (boundary frames replicated, as the cells see them)."""
+        if self.flow is None:
+            return None
+        b, t, c, h, w = lr.shape
+        frames = lr.float()
+        prev = frames[:, [max(i - 1, 0) for i in range(t)]]
+        nxt = frames[:, [min(i + 1, t - 1) for i in range(t)]]
+        centre = frames.reshape(b * t, c, h, w)
+        flows = self.flow(torch.cat([centre, centre]), torch.cat([prev, nxt]).reshape(2 * b * t, c, h, w))
+        to_prev, to_next = flows.reshape(2, b, t, 2, h, w).unbind(0)
+        return to_prev, to_next
+
+    def _cell_steps(
+        self, cell: RLSP, lr: Tensor, flows: tuple[Tensor, Tensor] | None, *, backward: bool
+    ) -> Iterator[tuple[int, Tensor, Tensor]]:
+        """Run one cell over the clip in its direction: ``(t, HR output, trunk features)`` per step."""
+        t_len = lr.shape[1]
+        step = -1 if backward else 1
+        state = cell.initial_state(lr[:, 0])
+        for t in range(t_len)[::step]:
+            # The window runs in the cell's direction: "previous" is t + 1 for the backward cell.
+            idx = [min(max(t - step, 0), t_len - 1), t, min(max(t + step, 0), t_len - 1)]
+            cell_flows = None
+            if flows is not None:
+                to_prev, to_next = flows[0][:, t], flows[1][:, t]
+                cell_flows = (to_next, to_prev) if backward else (to_prev, to_next)
+            y_hr, features, state = cell.cell(lr[:, idx], state, cell_flows)
+            yield t, y_hr, features
+
+    def forward(self, lr: Tensor) -> Tensor:
+        if lr.ndim != 5:
+            raise ValueError(f"expected (B, T, C, H, W), got {tuple(lr.shape)}")
+        flows = self._neighbour_flows(lr)
+        # The backward run is kept whole; the forward run is fused frame by frame as it goes, so only
+        # one direction's outputs (and features, with a fusion net) are ever held for the clip.
+        fusion_out = self.fusion_out
+        backward = {
+            t: (y, x if fusion_out is not None else None)
+            for t, y, x in self._cell_steps(self.backward_cell, lr, flows, backward=True)
+        }
+        results = []
+        for t, y_f, x_f in self._cell_steps(self.forward_cell, lr, flows, backward=False):
+            y_b, x_b = backward.pop(t)
+            y = (y_f + y_b) / 2
+            if fusion_out is not None:
+                x = torch.cat([x_f, x_b], dim=1)
+                for conv in self.fusion:
+                    x = conv_relu(conv, x)
+                y = y + depth_to_space_tf(fusion_out(x).to(y_f.dtype), self.scale) / self.value_range
+            results.append(y)
+        return torch.stack(results, dim=1)
 
 
 class RLSPRGB(StreamingVSRModel):
@@ -190,23 +320,31 @@ register_model(
     "rlsp-dis-7-48", RLSP, num_layers=7, filters=48, align="dis",
     description="RLSP 7-48 with frozen DIS flow aligning inputs and state (vsrkit variant)",
 )
+register_model(
+    "rlsp-bi-dis-7-48", BidirectionalRLSP, num_layers=7, filters=48, align="dis",
+    description="Two RLSP 7-48 cells, forward and backward in time, DIS-aligned and fused (vsrkit variant)",
+)
 register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, F=128")
 
 # The project's own models (weights/shipped/MODEL_CARD.md), registered only when their weights are
-# installed: `default`, used by `vsrkit upscale` and `make demo`; `default-fast`, plain RLSP 7-48
-# (configs/default_stage2.yaml), 1.7x faster end to end and 0.43 dB lower on Vid4; `default-bd`, fine-tuned for
-# Gaussian-blurred LR, for soft sources.
+# installed. `default-causal` and `default-bd-causal` are RLSP 7-48 with DIS alignment, trained for
+# BI and for gauss1.5; they stream with one frame of look-ahead. `default` (used by `vsrkit upscale`
+# and `make demo`) and `default-bd` run that same network forward and backward in time and average
+# the two (no fusion net): slower, and better on every Vid4 clip. `default-fast` is plain RLSP 7-48.
+_AVERAGED = {"fusion_layers": 0}
 _OWN_MODELS = (
-    # name, align, what it was trained for
-    ("default", "dis", "BI x4"),
-    ("default-fast", "none", "BI x4, no alignment: the fastest"),
-    ("default-bd", "dis", "blurry LR, gauss1.5 x4"),
+    # name, class, extra constructor arguments, alignment, what it is for
+    ("default", BidirectionalRLSP, _AVERAGED, "dis", "BI x4, forward and backward averaged: the best quality"),
+    ("default-causal", RLSP, {}, "dis", "BI x4, causal: streams, faster than default"),
+    ("default-fast", RLSP, {}, "none", "BI x4, no alignment: the fastest"),
+    ("default-bd", BidirectionalRLSP, _AVERAGED, "dis", "blurry LR, gauss1.5 x4, forward and backward averaged"),
+    ("default-bd-causal", RLSP, {}, "dis", "blurry LR, gauss1.5 x4, causal"),
 )
-for _name, _align, _trained_for in _OWN_MODELS:
+for _name, _cls, _extra, _align, _purpose in _OWN_MODELS:
     _weights = shipped_weights(f"{_name.replace('-', '_')}.safetensors")
     if _weights is not None:
         register_model(
-            _name, RLSP, num_layers=7, filters=48, value_range=1.0, align=_align, weights=_weights,
+            _name, _cls, num_layers=7, filters=48, value_range=1.0, align=_align, **_extra, weights=_weights,
             description=f"RLSP 7-48{' with DIS alignment' if _align == 'dis' else ''} trained by vsrkit "
-                        f"({_trained_for}, Y output; see MODEL_CARD.md)",
+                        f"({_purpose}; Y output; see MODEL_CARD.md)",
         )

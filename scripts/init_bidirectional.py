@@ -1,0 +1,56 @@
+"""Build a bidirectional RLSP from a trained (causal) RLSP: both cells copy it, and the fusion's last
+conv is zeroed (or, with ``--fusion-layers 0``, there is no fusion net), so the new model's output is
+exactly the mean of the RLSP run forward and backward in time.
+
+    # the start of configs/default_bi.yaml (a trained fusion):
+    python scripts/init_bidirectional.py --from default-causal --out runs/default_bi_init.safetensors
+    # the shipped `default` (no fusion; the file keeps the causal model's recipe and metrics):
+    python scripts/init_bidirectional.py --from default-causal --fusion-layers 0 --out runs/default_avg.safetensors
+    python scripts/ship_weights.py runs/default_avg.safetensors --name default \
+        --config configs/default_dis_stage2.yaml --eval bi.json gauss.json
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from vsrkit import create_model
+from vsrkit.models._registry import get_preset
+from vsrkit.models.rlsp import RLSP, BidirectionalRLSP
+from vsrkit.weights.io import read_metadata, save_weights
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--from", dest="source", default="default", help="a trained RLSP preset")
+    parser.add_argument("--weights", help="its weights, when not the preset's own")
+    parser.add_argument("--preset", default="rlsp-bi-dis-7-48", help="the bidirectional preset to build")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the fusion's random initial weights")
+    parser.add_argument("--fusion-layers", type=int, default=3, help="0: no fusion net, the plain average")
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    source = create_model(args.source, weights=args.weights)
+    if not isinstance(source, RLSP):
+        raise SystemExit(f"{args.source} is not an RLSP model")
+    align = "dis" if source.flow is not None else "none"
+    model = create_model(args.preset, value_range=source.value_range, align=align, fusion_layers=args.fusion_layers,
+                         num_layers=len(source.trunk) + 1, filters=source.filters, scale=source.scale)
+    assert isinstance(model, BidirectionalRLSP)
+    model.start_from_unidirectional(source)
+    source_file = args.weights or get_preset(args.source).weights
+    # The cells are the source model: its training recipe and metrics describe them.
+    meta = read_metadata(source_file) if source_file is not None else {}
+    extra = {k: meta[k] for k in ("recipe", "metrics", "licence") if k in meta}
+    extra["composition"] = (f"both cells are {args.source} ({Path(source_file).name if source_file else 'random'}); "
+                            + ("forward and backward runs averaged" if args.fusion_layers == 0
+                               else "fusion net to be trained, its last conv zero"))
+    save_weights(model, args.out, extra=extra)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
