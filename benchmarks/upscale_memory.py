@@ -1,6 +1,6 @@
 """Peak memory of `vsrkit upscale`: flat in the video's length, bounded by tiling for large frames.
 
-    python benchmarks/upscale_memory.py            # RSS: 100 vs 1000 frames, large frame +/- tiling
+    python benchmarks/upscale_memory.py [--model M]  # RSS: 100 vs 1000 frames, large frame +/- tiling
     python benchmarks/upscale_memory.py --quality  # tiled vs untiled Y-PSNR on Vid4 (official RLSP 7-64)
 
 Each run is a fresh subprocess reporting its own peak RSS (ru_maxrss), so runs do not share a
@@ -63,19 +63,19 @@ def rss(args: argparse.Namespace) -> None:
         results = {}
         for n in (100, 1000):
             src = make_input(Path(tmp) / f"in_{n}.mp4", n, 96, 64)
-            for model in ("rlsp-7-48", "bicubic"):
+            for model in (args.model, "bicubic"):
                 r = measure(src, model)
                 results[(n, model)] = r
-                print(f"{model:10} {n:5} frames 96x64 -> 384x256: peak RSS {r['peak_mb']:.0f} MB "
+                print(f"{model:14} {n:5} frames 96x64 -> 384x256: peak RSS {r['peak_mb']:.0f} MB "
                       f"({r['fps']:.0f} frames/s)", flush=True)
-        for model in ("rlsp-7-48", "bicubic"):
+        for model in (args.model, "bicubic"):
             ratio = results[(1000, model)]["peak_mb"] / results[(100, model)]["peak_mb"]
             print(f"{model}: peak RSS 1000 / 100 frames = {ratio:.3f} (target <= 1.1)")
         src = make_input(Path(tmp) / "large.mp4", 3, 960, 544)
         for tile in (0, 128):
-            r = measure(src, "rlsp-7-48", tile=tile)
+            r = measure(src, args.model, tile=tile)
             label = f"tile {tile}, overlap 32" if tile else "untiled"
-            print(f"rlsp-7-48 3 frames 960x544 -> 3840x2176, {label}: peak RSS {r['peak_mb']:.0f} MB", flush=True)
+            print(f"{args.model} 3 frames 960x544 -> 3840x2176, {label}: peak RSS {r['peak_mb']:.0f} MB", flush=True)
 
 
 def quality(args: argparse.Namespace) -> None:
