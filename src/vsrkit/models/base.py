@@ -10,9 +10,9 @@ differently:
   :meth:`StreamingVSRModel.step`, so a video of any length streams through in flat memory.
 * ``sliding-window``: stateless models that see ``2 * radius + 1`` frames (RFS3, bicubic). They also
   implement ``step`` (with an empty state).
-* ``bidirectional``: models that need the whole clip (HiRN, IART, DAVSR). They run on overlapping
-  temporal chunks; ``chunk_warmup`` says how many context frames each side of a chunk they need
-  for output indistinguishable from a whole-sequence run.
+* ``bidirectional``: models that need the whole clip (bidirectional RLSP, HiRN, IART, DAVSR). They
+  run on overlapping temporal chunks; ``chunk_warmup`` says how many context frames each side of a
+  chunk they need for output indistinguishable from a whole-sequence run.
 """
 
 from __future__ import annotations
