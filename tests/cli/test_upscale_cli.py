@@ -182,6 +182,19 @@ def test_negative_warmup_is_refused_before_anything_is_written(tmp_path: Path, m
     assert not dst.exists()
 
 
+def test_self_ensemble_size_is_checked_and_used(tmp_path: Path, monkeypatch, capsys) -> None:
+    src = write_sample_video(tmp_path / "in.mp4", flat((50, 100, 150), 16, 16), frames=3)
+    bad = tmp_path / "bad.mp4"
+    code, _, err = run(monkeypatch, capsys, str(src), str(bad), "--model", "bicubic", "--self-ensemble", "3", "--quiet")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "--self-ensemble must be one of 1, 2, 4, 8, got 3" in err
+    assert not bad.exists()
+    good = tmp_path / "good.mp4"
+    code, out, err = run(monkeypatch, capsys, str(src), str(good), "--model", "bicubic", "--self-ensemble", "2")
+    assert code == 0, err
+    assert "model bicubic x2 self-ensemble" in out + err and good.exists()
+
+
 def test_encoder_preset_is_used_and_checked(tmp_path: Path, monkeypatch, capsys) -> None:
     src = write_sample_video(tmp_path / "in.mp4", flat((50, 100, 150), 16, 16), frames=3)
     bad = tmp_path / "bad.mp4"

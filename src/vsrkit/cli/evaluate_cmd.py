@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import InputError, VsrkitError
+from ..errors import InputError
 from ..io.jsonfile import write_json
 
 
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         """Degrade the ground truth, run the model, print PSNR/SSIM per sequence and write JSON."""
         from ..degradations import get_degradation
         from ..engine.evaluate import evaluate, resolve_device
-        from ..engine.self_ensemble import ENSEMBLE_SIZES, with_self_ensemble
+        from ..engine.self_ensemble import check_views, with_self_ensemble
         from ..metrics import get_protocol
         from ..models import create_model, get_preset
         from ..models._registry import full_hparams
@@ -70,8 +70,7 @@ def register(app: typer.Typer) -> None:
         get_degradation(degradation)
         get_protocol(protocol)
         resolve_device(device)
-        if self_ensemble not in ENSEMBLE_SIZES:
-            raise VsrkitError(f"--self-ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, got {self_ensemble}")
+        check_views(self_ensemble)
         preset = get_preset(model)
         if json_out is not None and json_out.is_dir():
             raise InputError(json_out, "--json must be a file path, not a folder")

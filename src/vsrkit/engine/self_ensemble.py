@@ -98,10 +98,15 @@ class _StreamingEnsemble(StreamingVSRModel):
         return total / len(self.views), new_state
 
 
-def with_self_ensemble(model: VSRModel, views: int) -> VSRModel:
-    """``model`` averaged over ``views`` (1, 2, 4 or 8) flipped/transposed views; 1 returns ``model``."""
+def check_views(views: int) -> None:
+    """Refuse ensemble sizes other than 1, 2, 4 and 8 (before any model is built)."""
     if views not in ENSEMBLE_SIZES:
         raise VsrkitError(f"--self-ensemble must be one of {', '.join(map(str, ENSEMBLE_SIZES))}, got {views}")
+
+
+def with_self_ensemble(model: VSRModel, views: int) -> VSRModel:
+    """``model`` averaged over ``views`` (1, 2, 4 or 8) flipped/transposed views; 1 returns ``model``."""
+    check_views(views)
     if views == 1:
         return model
     if isinstance(model, StreamingVSRModel):

@@ -45,7 +45,7 @@ from ..layers.resize import imresize
 from ..models import create_model, list_models
 from ..models.base import StreamingVSRModel, VSRModel
 from .device import resolve_device
-from .self_ensemble import with_self_ensemble
+from .self_ensemble import check_views, with_self_ensemble
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
 _DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -231,6 +231,7 @@ class Upscaler:
             raise VsrkitError(f"--tile and --tile-overlap must be >= 0, got {tile} and {tile_overlap}")
         if chunk < 1:
             raise VsrkitError(f"--chunk must be >= 1, got {chunk}")
+        check_views(self_ensemble)
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
         if model is None or isinstance(model, str):
             name = model or default_model_name()
