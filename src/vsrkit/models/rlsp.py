@@ -172,7 +172,8 @@ class BidirectionalRLSP(VSRModel):
     low_precision_weights = True
     # Context frames per side for chunked runs. For the shipped `default` (chunks of 16, 64x64 LR
     # crops of two 70-100-frame training clips, benchmarks/chunk_warmup.py): 4 frames put the
-    # chunked output within 0.0023 dB of a whole-clip run (largest difference 7.6/255; none: -0.05 dB, 24/255).
+    # chunked output within 0.0023 dB of a whole-clip run, largest difference 7.6/255 (with no
+    # context: -0.05 dB, 24/255).
     chunk_warmup = 4
 
     def __init__(
