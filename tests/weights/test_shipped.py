@@ -57,3 +57,28 @@ def test_shipped_weights_beat_their_baseline_on_a_vid4_crop(name: str, shared) -
         trained = create_model(name).eval()(lr[None])[0]
         baseline = create_model("cascade-bicubic-linear" if space_time else "bicubic")(lr[None])[0]
     assert float(protocol.score(trained, target)["psnr"]) > float(protocol.score(baseline, target)["psnr"]) + 0.3
+
+
+def test_default_in_upscaler_chunks_stays_close_to_a_whole_clip_run(shared) -> None:
+    """`default` is bidirectional: the Upscaler runs it on temporal chunks with `chunk_warmup`
+    context frames a side. On a training clip that must stay within a hundredth of a dB of one
+    whole-clip pass, and clearly closer than chunks without context."""
+    from vsrkit.engine.upscaler import Upscaler
+
+    hr = read_sequence(shared("data", "train_clips", "tennis"))[:24, :, 96:224, 200:328]
+    lr, target = get_degradation("bi").pair(hr, 4)
+    model = create_model("default").eval()
+    protocol = get_protocol("basicsr-y")
+    with torch.inference_mode():
+        whole = model(lr[None])[0].clamp(0, 1)
+
+    def chunked(warmup: int | None) -> torch.Tensor:
+        up = Upscaler(model, device="cpu", precision="fp32", chunk=8, warmup=warmup)
+        return torch.cat([out for out, _ in up._outputs(iter(lr))]).clamp(0, 1)
+
+    def psnr(out: torch.Tensor) -> float:
+        return float(protocol.score(out, target)["psnr"])
+
+    with_context, without = chunked(None), chunked(0)
+    assert abs(psnr(with_context) - psnr(whole)) < 0.01
+    assert (with_context - whole).abs().mean() < 0.5 * (without - whole).abs().mean()
