@@ -1,7 +1,8 @@
 """Geometric self-ensemble: run a model on flipped and transposed copies of the input and average.
 
 The outputs are mapped back before averaging, so a model that is exactly equivariant to these
-transforms gives its own output. Trained networks are not, and the mean of their views is usually
+transforms gives its own output. Only for models trained on symmetric downsampling (``bi``): see
+:data:`CORNER_SAMPLED`. Trained networks are not, and the mean of their views is usually
 a little better (EDSR's "+" rows; measured for our models in weights/shipped/MODEL_CARD.md) at 2, 4
 or 8 times the cost. :func:`with_self_ensemble` wraps any registered model; the wrapper keeps the
 model's kind, so the :class:`~vsrkit.engine.upscaler.Upscaler` still streams recurrent models
@@ -24,6 +25,11 @@ _VIEWS: tuple[tuple[bool, bool, bool], ...] = (
     (True, False, False), (True, False, True), (True, True, False), (True, True, True),
 )
 ENSEMBLE_SIZES = (1, 2, 4, 8)
+# Degradations that keep the top-left HR pixel of every S x S block ([0::S, 0::S]). A mirrored view
+# of such LR is the mirrored HR sampled at the other corner, S - 1 HR pixels away, so a model trained
+# on them answers a mirrored view with an output shifted by S - 1 pixels: `default-bd` fell from
+# 25.51 to 21.90 dB on Vid4 (gauss1.5 + rlsp) with 8 views. Bicubic (`bi`) is centred and symmetric.
+CORNER_SAMPLED = frozenset({"bd", "gauss1.5", "mrvsr", "mrvsr-qsv"})
 
 
 def _to_view(x: Tensor, view: tuple[bool, bool, bool]) -> Tensor:
@@ -109,6 +115,13 @@ def with_self_ensemble(model: VSRModel, views: int) -> VSRModel:
     check_views(views)
     if views == 1:
         return model
+    trained_for = getattr(model, "trained_for", None)
+    if trained_for in CORNER_SAMPLED:
+        label = getattr(model, "preset_name", None) or model.arch
+        raise VsrkitError(
+            f"--self-ensemble does not suit {label}: it was trained on {trained_for!r} LR, sampled at one "
+            "corner of each block, which mirrored views move (use it with models trained on 'bi')"
+        )
     if isinstance(model, StreamingVSRModel):
         return _StreamingEnsemble(model, views)
     return _ClipEnsemble(model, views)

@@ -103,10 +103,13 @@ def create_model(
     if source is not None:
         kwargs = _merge_file_hparams(name, preset, source, kwargs, overrides)
     model = build_model(preset.cls, kwargs)
+    model.trained_for = None  # type: ignore[attr-defined]
     if source is not None:
-        from ..weights.io import load_weights
+        from ..weights.io import load_weights, trained_degradation
 
         load_weights(model, source)
+        # The LR degradation the weights were trained on, when vsrkit trained them (their recipe).
+        model.trained_for = trained_degradation(source)  # type: ignore[attr-defined]
     model.preset_name = name  # type: ignore[attr-defined]
     return model
 

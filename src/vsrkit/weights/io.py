@@ -54,6 +54,17 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         raise WeightsError(f"{path}: not a readable safetensors file ({exc})") from None
 
 
+def trained_degradation(path: str | Path) -> str | None:
+    """The ``data.degradation`` of the training recipe stored with vsrkit-trained weights, else None."""
+    recipe = read_metadata(path).get("recipe")
+    if recipe is None:
+        return None
+    try:
+        return json.loads(recipe)["config"]["data"]["degradation"]
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     read_metadata(path)  # validates the file first, with a readable error
     return load_file(str(path))
