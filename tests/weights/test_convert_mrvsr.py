@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from vsrkit.errors import WeightsError
 from vsrkit.weights.convert import convert
-from vsrkit.weights.io import load_model
+from vsrkit.weights.io import load_model, trained_degradation
 
 F_ = 8  # tiny width; shapes otherwise as the official files
 S = 4
@@ -97,6 +97,7 @@ def test_convert_and_match_official_cell(kind: str, arch: str, tmp_path: Path) -
     torch.save(sd, src)
     dst = tmp_path / f"{kind}.safetensors"
     convert("mrvsr", src, dst)
+    assert trained_degradation(dst) == "mrvsr"  # corner-sampled: a mirrored self-ensemble is refused
     model = load_model(dst).eval()
     assert model.arch == arch
     assert sum(p.numel() for p in model.parameters()) == sum(v.numel() for v in sd.values())

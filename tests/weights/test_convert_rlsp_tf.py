@@ -15,7 +15,7 @@ from vsrkit import create_model
 from vsrkit.cli.main import main
 from vsrkit.errors import InputError, WeightsError
 from vsrkit.weights.convert import convert
-from vsrkit.weights.io import load_model, read_metadata
+from vsrkit.weights.io import load_model, read_metadata, trained_degradation
 
 
 def rlsp_tf_tensors(num_layers: int, filters: int, scale: int = 4, seed: int = 0) -> dict[str, np.ndarray]:
@@ -71,6 +71,8 @@ def test_infers_depth_width_and_maps_every_tensor(
         meta["arch"] == "rlsp" and "not redistributable" in meta["licence"] and prefix_name in meta["source"]
     )
     assert meta.get("preset") == (f"rlsp-7-{filters}" if (num_layers, filters) == (7, 48) else None)
+    # Trained on the paper's BD LR: recorded, so that a mirrored self-ensemble is refused.
+    assert trained_degradation(out) == "gauss1.5"
 
     model = load_model(out).eval()
     state = model.state_dict()

@@ -162,4 +162,7 @@ def convert_mrvsr(path: Path, arch: str | None) -> Converted:
         wanted = get_preset(arch).cls.arch if arch not in ("mrvsr", "rfs3", "rlsp") else arch
         if wanted != detected:
             raise WeightsError(f"{path}: holds {detected} weights, but --arch {arch} was requested")
-    return {"mrvsr": _mrvsr, "rfs3": _rfs3, "rlsp": _rlsp}[detected](path, state)
+    converted = {"mrvsr": _mrvsr, "rfs3": _rfs3, "rlsp": _rlsp}[detected](path, state)
+    # All three were trained on the MRVSR paper's LR (read by `trained_degradation`).
+    converted.metadata["trained_degradation"] = "mrvsr"
+    return converted

@@ -133,5 +133,7 @@ def convert_rlsp_tf(src: Path, arch: str | None) -> Converted:
         "source": f"official RLSP TensorFlow 1 checkpoint {ckpt.prefix.name} (github.com/dariofuoli/RLSP)",
         "licence": LICENCE,
         "tf_variables": json.dumps(origin),
+        # The RLSP paper trains on its BD LR (vsrkit's `gauss1.5`): read by `trained_degradation`.
+        "trained_degradation": "gauss1.5",
     }
     return Converted(model=model, state_dict=state, metadata=metadata)

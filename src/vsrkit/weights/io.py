@@ -55,10 +55,12 @@ def read_metadata(path: str | Path) -> dict[str, str]:
 
 
 def trained_degradation(path: str | Path) -> str | None:
-    """The ``data.degradation`` of the training recipe stored with vsrkit-trained weights, else None."""
-    recipe = read_metadata(path).get("recipe")
+    """The LR degradation the weights were trained on: the ``data.degradation`` of the recipe stored
+    with vsrkit-trained weights, or what a converter recorded for official ones; else None."""
+    meta = read_metadata(path)
+    recipe = meta.get("recipe")
     if recipe is None:
-        return None
+        return meta.get("trained_degradation")
     try:
         return json.loads(recipe)["config"]["data"]["degradation"]
     except (ValueError, KeyError, TypeError):
