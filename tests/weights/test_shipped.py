@@ -12,7 +12,7 @@ from vsrkit.degradations import get_degradation
 from vsrkit.io.frames import read_sequence
 from vsrkit.metrics import get_protocol
 from vsrkit.models._registry import get_preset
-from vsrkit.weights.io import read_metadata
+from vsrkit.weights.io import read_metadata, trained_degradation
 
 SHIPPED = [
     "default", "default-causal", "default-fast", "default-bd", "default-bd-causal", "hirn-tiny", "iart-tiny", "davsr-tiny",
@@ -21,7 +21,9 @@ SHIPPED = [
 
 def _trained_for(name: str) -> str:
     """The degradation a preset was trained for, as recorded in its recipe."""
-    return json.loads(read_metadata(get_preset(name).weights)["recipe"])["config"]["data"]["degradation"]
+    degradation = trained_degradation(get_preset(name).weights)
+    assert degradation is not None
+    return degradation
 
 
 def _space_time(name: str) -> bool:

@@ -1,10 +1,10 @@
 """Geometric self-ensemble: run a model on flipped and transposed copies of the input and average.
 
 The outputs are mapped back before averaging, so a model that is exactly equivariant to these
-transforms gives its own output. Only for models trained on symmetric downsampling (``bi``): see
-:data:`CORNER_SAMPLED`. Trained networks are not, and the mean of their views is usually
+transforms gives its own output. Trained networks are not, and the mean of their views is usually
 a little better (EDSR's "+" rows; measured for our models in weights/shipped/MODEL_CARD.md) at 2, 4
-or 8 times the cost. :func:`with_self_ensemble` wraps any registered model; the wrapper keeps the
+or 8 times the cost. Only for models trained on symmetric downsampling (``bi``): see
+:data:`CORNER_SAMPLED`. :func:`with_self_ensemble` wraps any registered model; the wrapper keeps the
 model's kind, so the :class:`~vsrkit.engine.upscaler.Upscaler` still streams recurrent models
 (one state per view) and chunks bidirectional ones.
 """

@@ -50,6 +50,12 @@ def _conv(cin: int, cout: int) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 3, padding=1)
 
 
+def _flows_to_neighbours(flow: DISFlow, prev: Tensor, centre: Tensor, nxt: Tensor) -> tuple[Tensor, Tensor]:
+    """Flow from each centre frame to its previous and to its next frame, in one batched call."""
+    to_prev, to_next = flow(torch.cat([centre, centre]), torch.cat([prev, nxt])).chunk(2)
+    return to_prev, to_next
+
+
 class RLSP(StreamingVSRModel):
     """RLSP L-F with Y output. ``(B, T, 3, H, W)`` RGB in, ``(B, T, 1, sH, sW)`` Y out."""
 
@@ -94,8 +100,7 @@ class RLSP(StreamingVSRModel):
     def _flows(self, window: Tensor) -> tuple[Tensor, Tensor]:
         """DIS flow from the centre frame to its previous and next neighbour, ``(B, 2, H, W)`` each."""
         assert self.flow is not None
-        prev, centre, nxt = window.float().unbind(1)
-        return self.flow(torch.cat([centre, centre]), torch.cat([prev, nxt])).chunk(2)
+        return _flows_to_neighbours(self.flow, *window.float().unbind(1))
 
     def _align(
         self, window: Tensor, hidden: Tensor, feedback: Tensor, flow_prev: Tensor, flow_next: Tensor
@@ -189,12 +194,12 @@ class BidirectionalRLSP(VSRModel):
         super().__init__()
         if fusion_layers < 0:
             raise ValueError(f"fusion_layers must be >= 0, got {fusion_layers}")
+        if align not in ("none", "dis"):
+            raise ValueError(f"align must be 'none' or 'dis', got {align!r}")
         cell_args = {"num_layers": num_layers, "filters": filters, "scale": scale, "value_range": value_range}
         # The cells are built unaligned: this model computes the flows once and hands them over.
         self.forward_cell = RLSP(**cell_args)
         self.backward_cell = RLSP(**cell_args)
-        if align not in ("none", "dis"):
-            raise ValueError(f"align must be 'none' or 'dis', got {align!r}")
         self.flow = DISFlow() if align == "dis" else None
         self.scale = scale
         self.value_range = value_range
@@ -220,10 +225,10 @@ class BidirectionalRLSP(VSRModel):
         frames = lr.float()
         prev = frames[:, [max(i - 1, 0) for i in range(t)]]
         nxt = frames[:, [min(i + 1, t - 1) for i in range(t)]]
-        centre = frames.reshape(b * t, c, h, w)
-        flows = self.flow(torch.cat([centre, centre]), torch.cat([prev, nxt]).reshape(2 * b * t, c, h, w))
-        to_prev, to_next = flows.reshape(2, b, t, 2, h, w).unbind(0)
-        return to_prev, to_next
+        to_prev, to_next = _flows_to_neighbours(
+            self.flow, *(x.reshape(b * t, c, h, w) for x in (prev, frames, nxt))
+        )
+        return to_prev.reshape(b, t, 2, h, w), to_next.reshape(b, t, 2, h, w)
 
     def _cell_steps(
         self, cell: RLSP, lr: Tensor, flows: tuple[Tensor, Tensor] | None, *, backward: bool
