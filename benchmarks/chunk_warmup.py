@@ -8,7 +8,9 @@ A bidirectional model sees the whole clip; the Upscaler runs it on chunks of ``-
 Vid4 clip (BI degradation, centre LR crop of ``--crop`` pixels to keep it fast, ``basicsr-y``)
 run whole and run through the Upscaler's chunks for each warm-up, and prints the PSNR change and
 the largest pixel difference against the whole-clip output. Needs trained weights to mean anything
-(the presets with shipped weights: ``hirn-tiny``, ``iart-tiny``).
+(the presets with shipped weights: ``default``, ``hirn-tiny``, ``iart-tiny``). For models that carry
+their forward state from chunk to chunk (``default``), each warm-up is also run with the carry
+switched off (``carry no``: both directions warm up on both sides), timed in the same process.
 """
 
 from __future__ import annotations
@@ -58,16 +60,20 @@ def main() -> None:
     whole_psnr = float(protocol.score(whole, target)["psnr"])
     print(f"{args.model} on {clip.name} ({lr.shape[0]} frames, LR {args.crop}x{args.crop}), chunk {args.chunk}")
     print(f"whole clip: {whole_psnr:.4f} dB, {whole_s / lr.shape[0]:.2f} s/frame")
-    print("warm-up | PSNR (dB) | minus whole clip | max |difference| (of 255) | s/frame")
+    print("warm-up | carry | PSNR (dB) | minus whole clip | max |difference| (of 255) | s/frame")
+    carries = (True, False) if model.carries_chunk_state else (False,)
     for warmup in args.warmups:
-        upscaler = Upscaler(model, device="cpu", precision="fp32", chunk=args.chunk, warmup=warmup)
-        t0 = time.perf_counter()
-        # The model's outputs as the Upscaler's chunks produce them, before it adds chroma (Y models).
-        chunked = torch.cat([out for out, _ in upscaler._outputs(iter(lr))]).clamp(0, 1)
-        per_frame = (time.perf_counter() - t0) / lr.shape[0]
-        psnr = float(protocol.score(chunked, target)["psnr"])
-        diff = float((chunked - whole).abs().max()) * 255
-        print(f"{warmup:7d} | {psnr:.4f} | {psnr - whole_psnr:+.4f} | {diff:.2f} | {per_frame:.2f}")
+        for carry in carries:
+            model.carries_chunk_state = carry  # type: ignore[misc]  # this instance only
+            upscaler = Upscaler(model, device="cpu", precision="fp32", chunk=args.chunk, warmup=warmup)
+            t0 = time.perf_counter()
+            # The model's outputs as the Upscaler's chunks produce them, before it adds chroma (Y models).
+            chunked = torch.cat([out for out, _ in upscaler._outputs(iter(lr))]).clamp(0, 1)
+            per_frame = (time.perf_counter() - t0) / lr.shape[0]
+            psnr = float(protocol.score(chunked, target)["psnr"])
+            diff = float((chunked - whole).abs().max()) * 255
+            print(f"{warmup:7d} | {'yes' if carry else 'no':5s} | {psnr:.4f} | {psnr - whole_psnr:+.4f} | "
+                  f"{diff:.2f} | {per_frame:.3f}")
 
 
 if __name__ == "__main__":

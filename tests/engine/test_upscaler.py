@@ -311,3 +311,50 @@ def test_y_model_writes_yuv_planes_directly_and_matches_the_rgb_path(tmp_path: P
         # Same luma; chroma differs only by the resampling route (x2 directly vs x4 then 2x2 mean).
         assert (rgb_to_y(a) - rgb_to_y(b)).abs().mean() <= 1.5 / 255
         assert (a - b).abs().mean() <= 2 / 255
+
+
+def _textured_clip(t_len: int, h: int, w: int) -> Tensor:
+    """A smooth texture panning one pixel per frame: DIS finds real flow in it."""
+    g = torch.Generator().manual_seed(5)
+    big = F.interpolate(torch.rand(1, 3, h // 3 + 4, (w + t_len) // 3 + 4, generator=g),
+                        size=(h + 8, w + t_len + 8), mode="bicubic", align_corners=False).clamp(0, 1)[0]
+    return torch.stack([big[:, 4 : 4 + h, 4 + k : 4 + k + w] for k in range(t_len)])
+
+
+@pytest.mark.parametrize("views", [1, 2])
+def test_carried_chunks_equal_whole_clip(views: int) -> None:
+    """The bidirectional RLSP hands its forward state from chunk to chunk: with the backward
+    direction given the rest of the clip as warm-up, chunked output is the whole-clip output,
+    through the self-ensemble's per-view carries too."""
+    from vsrkit.engine.self_ensemble import with_self_ensemble
+
+    torch.manual_seed(6)
+    model = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8).eval()
+    assert model.carries_chunk_state
+    clip = _textured_clip(9, 16, 20)
+    with torch.no_grad():
+        whole = with_self_ensemble(model, views)(clip[None])[0]
+    up = Upscaler(model, device="cpu", precision="fp32", chunk=3, warmup=9, self_ensemble=views)
+    chunked = torch.cat([out for out, _ in up._outputs(iter(clip))])
+    torch.testing.assert_close(chunked, whole, atol=2e-5, rtol=0)
+
+
+def test_run_chunk_continues_the_forward_direction() -> None:
+    """Float64, where a random tiny network's memory (~1e-6 per step) is far above rounding."""
+    torch.manual_seed(7)
+    model = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8).double().eval()
+    clip = _textured_clip(8, 16, 20).double()[None]
+    with torch.no_grad():
+        whole = model(clip)
+        head, carry = model.run_chunk(clip[:, :4], None, 0, 3)
+        # The rest of the clip, one frame of look-back: the backward cell sees the same frames.
+        tail, _ = model.run_chunk(clip[:, 2:], carry, 1, 6)
+        torch.testing.assert_close(torch.cat([head, tail], dim=1)[:, 3:], whole[:, 3:], atol=1e-12, rtol=0)
+        # The head's backward cell started at frame 3, not at the clip's end.
+        assert (head - whole[:, :3]).abs().max() > 1e-10
+        fresh, _ = model.run_chunk(clip[:, 3:], None, 0, 5)
+        assert (fresh - whole[:, 3:]).abs().max() > 1e-10  # without the carry, frame 3 starts cold
+        with pytest.raises(ValueError, match="previous chunk's state"):
+            model.run_chunk(clip, None, 1, 3)
+        with pytest.raises(ValueError, match="not in a clip"):
+            model.run_chunk(clip, carry, 5, 9)

@@ -106,3 +106,26 @@ def test_bidirectional_output_depends_on_future_frames() -> None:
         BidirectionalRLSP(align="raft")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="fusion_layers"):
         BidirectionalRLSP(fusion_layers=-1)
+
+
+@pytest.mark.parametrize(("num_layers", "filters"), [(7, 12), (10, 8), (10, 12)])
+def test_grown_rlsp_computes_the_same_function(num_layers: int, filters: int) -> None:
+    """Net2Net growth (wider: copied channels, split reads; deeper: identity convs after a ReLU) keeps
+    the output, state included, over several steps; the noise then makes the copies differ."""
+    torch.manual_seed(4)
+    small = RLSP(num_layers=7, filters=8, value_range=1.0, align="dis").double().eval()
+    for p in small.parameters():  # trained-like weights: random biases too
+        p.data.normal_(0, 0.1)
+    clip = _shifted_clip(dx=1, t_len=4, h=24, w=32).double()
+    exact = small.grown(num_layers=num_layers, filters=filters, noise=0.0).eval()
+    assert (len(exact.trunk) + 1, exact.filters) == (num_layers, filters)
+    noisy = small.grown(num_layers=num_layers, filters=filters, noise=0.01,
+                        generator=torch.Generator().manual_seed(0)).eval()
+    with torch.no_grad():
+        reference = small(clip)
+        torch.testing.assert_close(exact(clip), reference, rtol=0, atol=1e-12)
+        if filters > 8:
+            difference = (noisy(clip) - reference).abs().max()
+            assert 0 < difference < 0.05
+    with pytest.raises(ValueError, match="can only grow"):
+        small.grown(num_layers=5, filters=8)

@@ -9,6 +9,8 @@ that training memory-maps them. Sources (all legal to use for training here; non
 * photographs from Debian's ``mate-backgrounds`` package (``nature/*`` and the ``Elephants``
   painting, GPL-2+), downloaded with ``apt-get download`` and downscaled ×2; plus the colour and
   texture images bundled with scikit-image (public domain / CC0 per its ``data/README.txt``).
+  Version 3 adds 19 camera photographs from ``lomiri-wallpapers-16.04`` and
+  ``plasma-workspace-wallpapers`` (:data:`DEBIAN_PHOTOS`).
   Photographs become video through :mod:`vsrkit.data.motion`.
 
 ``lr_only/reds_000`` is *not* in the corpus: it is the held-out validation clip (clean, small, not
@@ -33,9 +35,33 @@ from ..io.jsonfile import write_json
 from ..layers.resize import imresize
 from ..shared import shared_path
 
-CORPUS_VERSION = 2
+CORPUS_VERSIONS = (2, 3)
 MATE_PACKAGE = "mate-backgrounds"
-MATE_PHOTOS = ("nature/*.jpg", "abstract/Elephants_5640x3172.jpg")
+# Debian package: (folder, photographs, licence). Version 2 of the corpus uses mate-backgrounds; version
+# 3 adds the camera photographs of two more wallpaper packages (licences per file in each package's
+# debian/copyright). Plasma's Autumn, Path, FallenLeaf, BytheWater, ColdRipple and Kite are left out:
+# they are the held-out photographs of benchmarks/ (scripts/make_photo_val.py).
+DEBIAN_PHOTOS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    MATE_PACKAGE: ("usr/share/backgrounds/mate", ("nature/*.jpg", "abstract/Elephants_5640x3172.jpg"), "GPL-2+"),
+    "lomiri-wallpapers-16.04": (
+        "usr/share/backgrounds",
+        tuple(f"{name}.jpg" for name in (
+            "Bridge_by_Sander_Klootwijk", "Dragonfly_by_Bolly", "Picture_0B_by_freespace",
+            "Picture_1A_by_freespace", "Wine_by_Jakkub_Mede", "aitzgorri_by_Aitzol_Berasategi",
+            "analogpattern_by_Peter_Nerlich", "free_by_Peter_Nerlich", "friends_by_Aitzol_Berasategi",
+            "greentock_by_Peter_Nerlich", "life_by_Aitzol_Berasategi", "picosdeeuropa_by_Aitzol_Berasategi",
+            "seeding_by_Clements_Engelhardt", "sunset_by_Aitzol_Berasategi",
+        )),
+        "CC-BY-4.0, CC-BY-SA-4.0 or CC0-1.0 (per file)",
+    ),
+    "plasma-workspace-wallpapers": (
+        "usr/share/wallpapers",
+        tuple(f"{name}/contents/images/2560x1600.jpg"
+              for name in ("ColorfulCups", "EveningGlow", "Grey", "OneStandsOut", "summer_1am")),
+        "GPL-2+",
+    ),
+}
+CORPUS_PHOTO_PACKAGES = {2: (MATE_PACKAGE,), 3: tuple(DEBIAN_PHOTOS)}
 SKIMAGE_IMAGES = (
     "astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
     "hubble_deep_field.jpg", "brick.png", "grass.png", "gravel.png",
@@ -50,7 +76,8 @@ def _downscale_uint8(frames: np.ndarray, factor: int) -> np.ndarray:
     """Bicubic (MATLAB imresize, antialiased) downscale of uint8 ``(..., H, W, 3)`` frames."""
     if factor == 1:
         return frames
-    x = torch.from_numpy(frames).float().div(255).movedim(-1, -3)
+    # np.require copies read-only arrays (PIL images, memory maps): torch wants writable memory.
+    x = torch.from_numpy(np.require(frames, requirements="W")).float().div(255).movedim(-1, -3)
     h, w = x.shape[-2:]
     y = imresize(x, size=(h // factor, w // factor))
     return y.clamp(0, 1).mul(255).round().to(torch.uint8).movedim(-3, -1).numpy()
@@ -70,26 +97,33 @@ def _save(path: Path, arr: np.ndarray) -> None:
     tmp.replace(path)
 
 
-def fetch_debian_photos(dest: Path) -> list[Path]:
-    """Photos from ``mate-backgrounds`` (``apt-get download`` + ``dpkg -x``), extracted under ``dest``."""
-    root = dest / MATE_PACKAGE / "usr/share/backgrounds/mate"
-    if not root.is_dir():
+def _debian_package(dest: Path, package: str) -> Path:
+    """``package`` extracted under ``dest/package`` (``apt-get download`` + ``dpkg -x``, once)."""
+    out = dest / package
+    if not (out / "usr").is_dir():
         if shutil.which("apt-get") is None or shutil.which("dpkg") is None:
             raise VsrkitError(
-                f"{dest}: building the corpus needs the Debian package {MATE_PACKAGE} "
+                f"{dest}: building the corpus needs the Debian package {package} "
                 "(apt-get and dpkg not found); extract it there by hand"
             )
         with tempfile.TemporaryDirectory() as tmp:
-            run = subprocess.run(["apt-get", "download", MATE_PACKAGE], cwd=tmp, capture_output=True, text=True)
-            debs = list(Path(tmp).glob(f"{MATE_PACKAGE}_*.deb"))
+            run = subprocess.run(["apt-get", "download", package], cwd=tmp, capture_output=True, text=True,
+                                 check=False)
+            debs = list(Path(tmp).glob(f"{package}_*.deb"))
             if run.returncode != 0 or not debs:
-                raise VsrkitError(f"apt-get download {MATE_PACKAGE} failed: {run.stderr.strip()[:200]}")
-            out = dest / MATE_PACKAGE
+                raise VsrkitError(f"apt-get download {package} failed: {run.stderr.strip()[:200]}")
             out.mkdir(parents=True, exist_ok=True)
             subprocess.run(["dpkg", "-x", str(debs[0]), str(out)], check=True)
-    photos = sorted(p for pattern in MATE_PHOTOS for p in root.glob(pattern))
-    if not photos:
-        raise InputError(root, "no photographs found in the extracted package")
+    return out
+
+
+def fetch_debian_photos(dest: Path, package: str = MATE_PACKAGE) -> list[Path]:
+    """The photographs :data:`DEBIAN_PHOTOS` lists for ``package``, extracted under ``dest``."""
+    folder, patterns, _ = DEBIAN_PHOTOS[package]
+    root = _debian_package(dest, package) / folder
+    photos = sorted(p for pattern in patterns for p in root.glob(pattern))
+    if len(photos) < len(patterns):
+        raise InputError(root, f"expected {len(patterns)} photographs of {package}, found {len(photos)}")
     return photos
 
 
@@ -108,10 +142,12 @@ def _photo_array(path: Path, factor: int) -> np.ndarray:
     return _downscale_uint8(arr, factor)
 
 
-def prepare_default_corpus(cache_dir: str | Path | None = None, *, log=print) -> Path:
+def prepare_default_corpus(cache_dir: str | Path | None = None, *, version: int = 2, log=print) -> Path:
     """Build (once) and return the corpus folder with ``manifest.json``, ``video/*.npy``, ``photos/*.npy``."""
+    if version not in CORPUS_VERSIONS:
+        raise VsrkitError(f"corpus version {version} does not exist (have {CORPUS_VERSIONS})")
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    out = cache / f"corpus_v{CORPUS_VERSION}"
+    out = cache / f"corpus_v{version}"
     manifest_path = out / "manifest.json"
     if manifest_path.is_file():
         return out
@@ -138,10 +174,15 @@ def prepare_default_corpus(cache_dir: str | Path | None = None, *, log=print) ->
     # Photographs are stored downscaled (removing JPEG softness); the motion warp then runs at the
     # stored size (``downscale`` 1 in the manifest): warping at twice the size and downscaling after
     # costs 4x the CPU per sample for little sharpness.
-    photo_sources = [(p, 2, "GPL-2+ (Debian mate-backgrounds)") for p in fetch_debian_photos(cache / "debs")]
+    photo_sources = [
+        (p, 2, f"{DEBIAN_PHOTOS[package][2]} (Debian {package})")
+        for package in CORPUS_PHOTO_PACKAGES[version]
+        for p in fetch_debian_photos(cache / "debs", package)
+    ]
     photo_sources += [(p, 1, "scikit-image data (public domain / CC0)") for p in _skimage_photos()]
     for path, factor, licence in photo_sources:
-        name = path.stem
+        # Plasma names its files by size (NAME/contents/images/2560x1600.jpg).
+        name = path.parents[2].name if path.parent.name == "images" else path.stem
         target = out / "photos" / f"{name}.npy"
         if not target.is_file():
             log(f"corpus: photo {name}")

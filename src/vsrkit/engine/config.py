@@ -43,6 +43,8 @@ class SourceConfig:
     # corpus only: relative weights of its video clips and its synthetic-motion photographs.
     video_weight: float = 1.0
     photo_weight: float = 1.0
+    # corpus only: 2 (what the shipped default-causal was trained on) or 3 (more photographs).
+    version: Literal[2, 3] = 2
 
 
 @dataclass

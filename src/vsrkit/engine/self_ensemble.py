@@ -3,8 +3,8 @@
 The outputs are mapped back before averaging, so a model that is exactly equivariant to these
 transforms gives its own output. Trained networks are not, and the mean of their views is usually
 a little better (EDSR's "+" rows; measured for our models in weights/shipped/MODEL_CARD.md) at 2, 4
-or 8 times the cost. Only for models trained on symmetric downsampling (``bi``): see
-:data:`CORNER_SAMPLED`. :func:`with_self_ensemble` wraps any registered model; the wrapper keeps the
+or 8 times the cost. Models trained on corner-sampled LR get their mirrored views shifted back into
+phase (:data:`CORNER_SAMPLED`). :func:`with_self_ensemble` wraps any registered model; the wrapper keeps the
 model's kind, so the :class:`~vsrkit.engine.upscaler.Upscaler` still streams recurrent models
 (one state per view) and chunks bidirectional ones.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from ..errors import VsrkitError
@@ -26,9 +27,11 @@ _VIEWS: tuple[tuple[bool, bool, bool], ...] = (
 )
 ENSEMBLE_SIZES = (1, 2, 4, 8)
 # Degradations that keep the top-left HR pixel of every S x S block ([0::S, 0::S]). A mirrored view
-# of such LR is the mirrored HR sampled at the other corner, S - 1 HR pixels away, so a model trained
-# on them answers a mirrored view with an output shifted by S - 1 pixels: `default-bd` fell from
-# 25.51 to 21.90 dB on Vid4 (gauss1.5 + rlsp) with 8 views. Bicubic (`bi`) is centred and symmetric.
+# of such LR is the mirrored HR sampled at the other corner: LR'[i] is HR'[S i + S - 1], so a model
+# trained on them answers a mirrored view with an output S - 1 pixels off. Uncorrected, `default-bd`
+# fell from 25.51 to 21.90 dB on Vid4 (gauss1.5 + rlsp) with 8 views. So the mapped-back output of
+# every mirrored axis is moved by S - 1 pixels (the last S - 1 rows or columns repeat the edge).
+# Transposes keep the corner; bicubic (`bi`) is centred and symmetric and needs no shift.
 CORNER_SAMPLED = frozenset({"bd", "gauss1.5", "mrvsr", "mrvsr-qsv"})
 
 
@@ -44,21 +47,36 @@ def _to_view(x: Tensor, view: tuple[bool, bool, bool]) -> Tensor:
     return x.contiguous()
 
 
-def _from_view(x: Tensor, view: tuple[bool, bool, bool]) -> Tensor:
+def _advance(x: Tensor, dim: int, pixels: int) -> Tensor:
+    """``x`` sampled ``pixels`` further along ``dim``, the edge repeated at the end."""
+    if pixels == 0:
+        return x
+    size = x.shape[dim]
+    edge = x.narrow(dim, size - 1, 1).expand(*[pixels if d == dim % x.ndim else -1 for d in range(x.ndim)])
+    return torch.cat([x.narrow(dim, pixels, size - pixels), edge], dim=dim)
+
+
+def _from_view(x: Tensor, view: tuple[bool, bool, bool], phase: int = 0) -> Tensor:
+    """Map a view's output back; ``phase``: HR pixels a mirrored axis is off by (see CORNER_SAMPLED)."""
     transpose, flip_rows, flip_cols = view
     if flip_cols:
-        x = x.flip(-1)
+        x = _advance(x.flip(-1), -1, phase)
     if flip_rows:
-        x = x.flip(-2)
+        x = _advance(x.flip(-2), -2, phase)
     if transpose:
         x = x.transpose(-1, -2)
     return x
 
 
+def _phase(model: VSRModel) -> int:
+    return model.scale - 1 if getattr(model, "trained_for", None) in CORNER_SAMPLED else 0
+
+
 def _copy_contract(wrapper: VSRModel, model: VSRModel, views: int) -> None:
     """The wrapper answers the Upscaler's and evaluate's questions as the wrapped model does."""
     for name in ("arch", "kind", "output", "temporal_scale", "size_multiple", "chunk_warmup",
-                 "low_precision_weights", "scale", "hparams"):
+                 "low_precision_weights", "scale", "hparams", "trained_for", "carries_chunk_state",
+                 "chunk_left_context"):
         if hasattr(model, name):
             setattr(wrapper, name, getattr(model, name))
     label = getattr(model, "preset_name", None) or model.arch
@@ -70,15 +88,28 @@ class _ClipEnsemble(VSRModel):
         super().__init__()
         self.model = model
         self.views = _VIEWS[:views]
+        self.phase = _phase(model)
         _copy_contract(self, model, views)
 
     def forward(self, lr: Tensor) -> Tensor:
         total = None
         for view in self.views:
-            out = _from_view(self.model(_to_view(lr, view)), view)
+            out = _from_view(self.model(_to_view(lr, view)), view, self.phase)
             total = out if total is None else total + out
         assert total is not None
         return total / len(self.views)
+
+    def run_chunk(self, lr: Tensor, carry: list[Any] | None, first: int, stop: int) -> tuple[Tensor, list[Any]]:
+        """Chunks of models that carry state across them: one carry per view."""
+        total = None
+        new_carry = []
+        for view, view_carry in zip(self.views, carry or [None] * len(self.views)):
+            out, view_carry = self.model.run_chunk(_to_view(lr, view), view_carry, first, stop)
+            out = _from_view(out, view, self.phase)
+            total = out if total is None else total + out
+            new_carry.append(view_carry)
+        assert total is not None
+        return total / len(self.views), new_carry
 
 
 class _StreamingEnsemble(StreamingVSRModel):
@@ -87,6 +118,7 @@ class _StreamingEnsemble(StreamingVSRModel):
         self.model = model
         self.views = _VIEWS[:views]
         self.radius = model.radius  # type: ignore[misc]
+        self.phase = _phase(model)
         _copy_contract(self, model, views)
 
     def initial_state(self, frame: Tensor) -> list[Any]:
@@ -97,7 +129,7 @@ class _StreamingEnsemble(StreamingVSRModel):
         new_state = []
         for view, view_state in zip(self.views, state):
             out, view_state = self.model.step(_to_view(window, view), view_state)
-            out = _from_view(out, view)
+            out = _from_view(out, view, self.phase)
             total = out if total is None else total + out
             new_state.append(view_state)
         assert total is not None
@@ -115,13 +147,6 @@ def with_self_ensemble(model: VSRModel, views: int) -> VSRModel:
     check_views(views)
     if views == 1:
         return model
-    trained_for = getattr(model, "trained_for", None)
-    if trained_for in CORNER_SAMPLED:
-        label = getattr(model, "preset_name", None) or model.arch
-        raise VsrkitError(
-            f"--self-ensemble does not suit {label}: it was trained on {trained_for!r} LR, sampled at one "
-            "corner of each block, which mirrored views move (use it with models trained on 'bi')"
-        )
     if isinstance(model, StreamingVSRModel):
         return _StreamingEnsemble(model, views)
     return _ClipEnsemble(model, views)

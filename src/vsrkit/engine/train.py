@@ -70,7 +70,7 @@ def build_sources(cfg: TrainConfig, log=_print) -> list[Source]:
         key = f"data.sources.{i}.path"
         lr_path = _path(src.lr_path, f"data.sources.{i}.lr_path") if src.lr_path else None
         if src.kind == "corpus":
-            corpus = prepare_default_corpus(cache, log=log)
+            corpus = prepare_default_corpus(cache, version=src.version, log=log)
             manifest = load_manifest(corpus)
             clips = [Clip(ArraySequence(e["name"], corpus / e["file"])) for e in manifest["video"]]
             photos = [Photo(ArraySequence(e["name"], corpus / e["file"]), int(e["downscale"]))

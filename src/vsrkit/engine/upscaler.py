@@ -8,7 +8,10 @@ Temporal handling follows the model's ``kind`` (:mod:`vsrkit.models.base`):
 * ``bidirectional``: overlapping temporal chunks. Each chunk of ``chunk`` frames is run with
   ``warmup`` context frames on each side (default ``model.chunk_warmup``) and only its core outputs
   are kept; a model whose temporal receptive field fits in the warm-up gives exactly its whole-clip
-  output. ``temporal_scale`` output frames come out per input frame.
+  output. Models with ``carries_chunk_state`` (the bidirectional RLSP) hand their forward state on
+  to the next chunk instead, which needs only ``chunk_left_context`` frames on the left: their
+  forward direction is exactly a whole-clip run and only the backward one warms up.
+  ``temporal_scale`` output frames come out per input frame.
 
 Spatial tiling cuts each LR frame into ``tile``-pixel cores padded by ``tile_overlap`` context pixels;
 tile outputs are cross-faded with linear ramps over the overlap (weights sum to one everywhere), and a
@@ -296,6 +299,12 @@ class Upscaler:
             out = self.model(clip)
         return out[..., : h * self.scale, : w * self.scale].float()
 
+    def _chunk(self, clip: Tensor, carry: Any, first: int, stop: int) -> tuple[Tensor, Any]:
+        clip, h, w = self._pad(clip)
+        with self._autocast():
+            out, carry = self.model.run_chunk(clip, carry, first, stop)
+        return out[..., : h * self.scale, : w * self.scale].float(), carry
+
     def _tiles_of(self, h: int, w: int) -> list[_Tile]:
         if self._tiles_for != (h, w):
             self._tiles = make_tiles(h, w, self.tile, self.tile_overlap, self.scale, self.device)
@@ -402,6 +411,11 @@ class Upscaler:
 
     def _stream_chunks(self, source: Iterator[Tensor]) -> Iterator[tuple[Tensor, Tensor]]:
         k = int(self.model.temporal_scale)
+        # Models that carry their forward state from chunk to chunk need only a short look-back on
+        # the left (and their forward direction is then exactly a whole-clip run).
+        carrying = bool(getattr(self.model, "carries_chunk_state", False))
+        left = int(getattr(self.model, "chunk_left_context", 0)) if carrying else self.warmup
+        carries: dict[int, Any] = {}
         buf: dict[int, Tensor] = {}
         n: int | None = None
         read = 0
@@ -418,13 +432,23 @@ class Upscaler:
             if n is not None and start >= n:
                 return
             end = min(start + self.chunk, read)
-            a, b = max(0, start - self.warmup), min(read, want)
+            a, b = max(0, start - left), min(read, want)
             clip = torch.stack([buf[i] for i in range(a, b)])[None]
-            out = self._tiled(clip, lambda _i, crop: self._clip(crop))[0]
+            if carrying:
+
+                def run(i: int, crop: Tensor, first: int = start - a, stop: int = end - a) -> Tensor:
+                    out, carries[i] = self._chunk(crop, carries.get(i), first, stop)
+                    return out
+
+                out = self._tiled(clip, run)[0]
+                first_out = start
+            else:
+                out = self._tiled(clip, lambda _i, crop: self._clip(crop))[0]
+                first_out = a
             for t in range(start, end):
-                frames = out[(t - a) * k : (t - a + 1) * k]
+                frames = out[(t - first_out) * k : (t - first_out + 1) * k]
                 yield frames, buf[t][None].expand(k, -1, -1, -1)
-            for i in range(a, end - self.warmup):
+            for i in range(a, end - left):
                 buf.pop(i, None)
             start = end
 

@@ -39,6 +39,11 @@ class VSRModel(nn.Module):
     size_multiple: ClassVar[int] = 1
     # Frames of context per side a bidirectional chunk needs (the Upscaler's default warm-up).
     chunk_warmup: ClassVar[int] = 0
+    # Bidirectional models that implement ``run_chunk``: their forward-in-time state is handed from
+    # chunk to chunk, so only the backward direction needs warm-up (and only on the right). Then
+    # ``chunk_left_context`` frames before the chunk are given (the forward step's look-back).
+    carries_chunk_state: ClassVar[bool] = False
+    chunk_left_context: ClassVar[int] = 0
     # True when the model runs correctly with its weights cast to bf16/fp16 (it keeps its
     # precision-sensitive additions in the input's dtype itself); the Upscaler then casts the
     # weights instead of using autocast, which costs a dtype conversion per op on small frames.
@@ -54,6 +59,16 @@ class VSRModel(nn.Module):
 
     def forward(self, lr: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def run_chunk(self, lr: Tensor, carry: State, first: int, stop: int) -> tuple[Tensor, State]:
+        """Outputs for frames ``first .. stop - 1`` of ``lr`` ``(B, T, 3, H, W)``, a chunk of a longer
+        video, and the state to hand to the next chunk (``carries_chunk_state`` models only).
+
+        ``carry`` is what the previous chunk returned (``None`` at the start of the video, where
+        ``first`` is 0). ``lr[:, :first]`` and ``lr[:, stop:]`` are context; ``first`` equals
+        ``chunk_left_context`` except at the start.
+        """
+        raise NotImplementedError(f"{self.arch} does not carry state across chunks")
 
 
 class StreamingVSRModel(VSRModel):

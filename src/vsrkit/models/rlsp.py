@@ -91,6 +91,52 @@ class RLSP(StreamingVSRModel):
         self.state_head = _conv(filters, filters)
         self.output_head = _conv(filters, s2)
 
+    @torch.no_grad()
+    def grown(
+        self, *, num_layers: int, filters: int, noise: float = 0.01, generator: torch.Generator | None = None
+    ) -> RLSP:
+        """A wider and/or deeper RLSP computing the same function (Net2Net, Chen et al. 2016), to warm-start
+        a bigger model from a trained one instead of training it from scratch.
+
+        Wider: every new feature channel copies a random old one (so does the hidden state, which is
+        the state head's output), and every layer reading a copied channel divides its weights by
+        the number of copies. Deeper: new trunk layers are identity convs, exact because they follow
+        a ReLU. ``noise`` (relative to each layer's weight std) perturbs the copies' incoming weights:
+        without it, copies get identical gradients and never become different channels.
+        """
+        old_f, old_layers = self.filters, len(self.trunk) + 1
+        if filters < old_f or num_layers < old_layers:
+            raise ValueError(f"can only grow: {old_layers}-{old_f} to {num_layers}-{filters}")
+        big = RLSP(num_layers=num_layers, filters=filters, scale=self.scale, value_range=self.value_range,
+                   align="dis" if self.flow is not None else "none").to(self.output_head.weight)
+        extra = torch.randint(old_f, (filters - old_f,), generator=generator)
+        source = torch.cat([torch.arange(old_f), extra])
+        share = 1.0 / torch.bincount(source, minlength=old_f)[source].to(big.output_head.weight)
+
+        def copy_out(conv: nn.Conv2d, new: nn.Conv2d, in_weight: Tensor) -> None:
+            new.weight.copy_(in_weight[source])
+            new.bias.copy_(conv.bias[source])
+            copies = new.weight[old_f:]
+            copies.add_(noise * conv.weight.std() * torch.randn(copies.shape, generator=generator).to(copies))
+
+        def read_features(weight: Tensor) -> Tensor:
+            return weight[:, source] * share[None, :, None, None]
+
+        frames = 3 * (2 * self.radius + 1)
+        first = self.trunk[0].weight
+        first_in = torch.cat([first[:, :frames], read_features(first[:, frames : frames + old_f]),
+                              first[:, frames + old_f :]], dim=1)
+        copy_out(self.trunk[0], big.trunk[0], first_in)
+        for conv, new in zip(self.trunk[1:], big.trunk[1 : len(self.trunk)]):
+            copy_out(conv, new, read_features(conv.weight))
+        for new in big.trunk[len(self.trunk) :]:
+            nn.init.dirac_(new.weight)
+            nn.init.zeros_(new.bias)
+        copy_out(self.state_head, big.state_head, read_features(self.state_head.weight))
+        big.output_head.weight.copy_(read_features(self.output_head.weight))
+        big.output_head.bias.copy_(self.output_head.bias)
+        return big
+
     def initial_state(self, frame: Tensor) -> tuple[Tensor, Tensor]:
         b, _, h, w = frame.shape
         hidden = frame.new_zeros(b, self.filters, h, w)
@@ -180,6 +226,8 @@ class BidirectionalRLSP(VSRModel):
     # chunked output within 0.0023 dB of a whole-clip run, largest difference 7.6/255 (with no
     # context: -0.05 dB, 24/255).
     chunk_warmup = 4
+    carries_chunk_state = True
+    chunk_left_context = 1  # the forward cell's window reaches back one frame
 
     def __init__(
         self,
@@ -216,50 +264,66 @@ class BidirectionalRLSP(VSRModel):
             nn.init.zeros_(self.fusion_out.weight)
             nn.init.zeros_(self.fusion_out.bias)
 
-    def _neighbour_flows(self, lr: Tensor) -> tuple[Tensor, Tensor] | None:
-        """Flows of every frame to its previous and to its next frame, ``(B, T, 2, H, W)`` each
-        (boundary frames replicated, as the cells see them)."""
+    def _neighbour_flows(self, lr: Tensor, first: int = 0) -> tuple[Tensor, Tensor] | None:
+        """Flows of frames ``first ..`` to their previous and to their next frame, ``(B, T - first, 2,
+        H, W)`` each (boundary frames replicated, as the cells see them)."""
         if self.flow is None:
             return None
         b, t, c, h, w = lr.shape
         frames = lr.float()
-        prev = frames[:, [max(i - 1, 0) for i in range(t)]]
-        nxt = frames[:, [min(i + 1, t - 1) for i in range(t)]]
+        steps = range(first, t)
+        prev = frames[:, [max(i - 1, 0) for i in steps]]
+        nxt = frames[:, [min(i + 1, t - 1) for i in steps]]
+        n = len(steps)
         to_prev, to_next = _flows_to_neighbours(
-            self.flow, *(x.reshape(b * t, c, h, w) for x in (prev, frames, nxt))
+            self.flow, *(x.reshape(b * n, c, h, w) for x in (prev, frames[:, first:], nxt))
         )
-        return to_prev.reshape(b, t, 2, h, w), to_next.reshape(b, t, 2, h, w)
+        return to_prev.reshape(b, n, 2, h, w), to_next.reshape(b, n, 2, h, w)
 
     def _cell_steps(
-        self, cell: RLSP, lr: Tensor, flows: tuple[Tensor, Tensor] | None, *, backward: bool
-    ) -> Iterator[tuple[int, Tensor, Tensor]]:
-        """Run one cell over the clip in its direction: ``(t, HR output, trunk features)`` per step."""
+        self, cell: RLSP, lr: Tensor, flows: tuple[Tensor, Tensor] | None, steps: range,
+        state: tuple[Tensor, Tensor] | None = None, flows_from: int = 0,
+    ) -> Iterator[tuple[int, Tensor, Tensor, tuple[Tensor, Tensor]]]:
+        """Run one cell over ``steps`` (frame indices, descending for the backward cell): ``(t, HR
+        output, trunk features, state after t)`` per step. ``flows`` begin at frame ``flows_from``."""
         t_len = lr.shape[1]
-        step = -1 if backward else 1
-        state = cell.initial_state(lr[:, 0])
-        for t in range(t_len)[::step]:
+        step = steps.step
+        backward = step < 0
+        if state is None:
+            state = cell.initial_state(lr[:, 0])
+        for t in steps:
             # The window runs in the cell's direction: "previous" is t + 1 for the backward cell.
             idx = [min(max(t - step, 0), t_len - 1), t, min(max(t + step, 0), t_len - 1)]
             cell_flows = None
             if flows is not None:
-                to_prev, to_next = flows[0][:, t], flows[1][:, t]
+                to_prev, to_next = flows[0][:, t - flows_from], flows[1][:, t - flows_from]
                 cell_flows = (to_next, to_prev) if backward else (to_prev, to_next)
             y_hr, features, state = cell.cell(lr[:, idx], state, cell_flows)
-            yield t, y_hr, features
+            yield t, y_hr, features, state
 
-    def forward(self, lr: Tensor) -> Tensor:
+    def _run(
+        self, lr: Tensor, first: int, stop: int, carry: tuple[Tensor, Tensor] | None
+    ) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
         if lr.ndim != 5:
             raise ValueError(f"expected (B, T, C, H, W), got {tuple(lr.shape)}")
-        flows = self._neighbour_flows(lr)
-        # The backward run is kept whole; the forward run is fused frame by frame as it goes, so only
-        # one direction's outputs (and features, with a fusion net) are ever held for the clip.
+        t_len = lr.shape[1]
+        if not 0 <= first < stop <= t_len:
+            raise ValueError(f"frames {first}..{stop - 1} are not in a clip of {t_len}")
+        flows = self._neighbour_flows(lr, first)
+        # The backward run is kept whole (from the clip's end, which may be right context); the
+        # forward run is fused frame by frame as it goes, so only one direction's outputs (and
+        # features, with a fusion net) are ever held.
         fusion_out = self.fusion_out
         backward = {
             t: (y, x if fusion_out is not None else None)
-            for t, y, x in self._cell_steps(self.backward_cell, lr, flows, backward=True)
+            for t, y, x, _ in self._cell_steps(self.backward_cell, lr, flows, range(t_len - 1, first - 1, -1),
+                                               flows_from=first)
+            if t < stop
         }
         results = []
-        for t, y_f, x_f in self._cell_steps(self.forward_cell, lr, flows, backward=False):
+        state = carry
+        for t, y_f, x_f, state in self._cell_steps(self.forward_cell, lr, flows, range(first, stop), carry,
+                                                       flows_from=first):
             y_b, x_b = backward.pop(t)
             y = (y_f + y_b) / 2
             if fusion_out is not None:
@@ -268,7 +332,20 @@ class BidirectionalRLSP(VSRModel):
                     x = conv_relu(conv, x)
                 y = y + depth_to_space_tf(fusion_out(x).to(y_f.dtype), self.scale) / self.value_range
             results.append(y)
-        return torch.stack(results, dim=1)
+        return torch.stack(results, dim=1), state
+
+    def forward(self, lr: Tensor) -> Tensor:
+        return self._run(lr, 0, lr.shape[1], None)[0]
+
+    def run_chunk(
+        self, lr: Tensor, carry: tuple[Tensor, Tensor] | None, first: int, stop: int
+    ) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
+        """See :meth:`VSRModel.run_chunk`. The forward cell continues from ``carry`` (its state after
+        the previous chunk), so its output equals a whole-clip run; the backward cell starts at the
+        end of the right context, as in a chunk without carry."""
+        if carry is None and first != 0:
+            raise ValueError("a chunk with left context needs the previous chunk's state")
+        return self._run(lr, first, stop, carry)
 
 
 class RLSPRGB(StreamingVSRModel):
@@ -325,6 +402,10 @@ for _f in (48, 64, 128, 256):
 register_model(
     "rlsp-dis-7-48", RLSP, num_layers=7, filters=48, align="dis",
     description="RLSP 7-48 with frozen DIS flow aligning inputs and state (vsrkit variant)",
+)
+register_model(
+    "rlsp-dis-10-64", RLSP, num_layers=10, filters=64, align="dis",
+    description="RLSP 10-64 with frozen DIS flow (vsrkit variant; grown from 7-48 by RLSP.grown)",
 )
 register_model(
     "rlsp-bi-dis-7-48", BidirectionalRLSP, num_layers=7, filters=48, align="dis",

