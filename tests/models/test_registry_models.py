@@ -25,6 +25,7 @@ TINY: dict[str, dict] = {
     "rlsp-rgb": {"filters": 8},
     "rlsp-dis-7-48": {"filters": 8},
     "rlsp-dis-10-64": {"filters": 8},
+    "rlsp-bi-dis-10-64": {"filters": 8},
     "rlsp-bi-dis-7-48": {"filters": 8},
     "default": {"filters": 8},
     "default-bd": {"filters": 8},

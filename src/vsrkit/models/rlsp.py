@@ -411,6 +411,10 @@ register_model(
     "rlsp-bi-dis-7-48", BidirectionalRLSP, num_layers=7, filters=48, align="dis",
     description="Two RLSP 7-48 cells, forward and backward in time, DIS-aligned and fused (vsrkit variant)",
 )
+register_model(
+    "rlsp-bi-dis-10-64", BidirectionalRLSP, num_layers=10, filters=64, align="dis",
+    description="Two RLSP 10-64 cells, forward and backward in time, DIS-aligned and fused (vsrkit variant)",
+)
 register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, F=128")
 
 # The project's own models (weights/shipped/MODEL_CARD.md), registered only when their weights are
