@@ -38,7 +38,7 @@ def main() -> None:
         "source": f"trained by vsrkit ({args.config})",
         "licence": "Apache-2.0 (the project's licence); trained on the corpus of src/vsrkit/data/corpus.py",
         "recipe": recipe,
-        "metrics": {k: metrics[k] for k in ("wall_time_s", "skipped_nonfinite", "best_val") if k in metrics},
+        "metrics": {k: metrics[k] for k in ("wall_time_s", "skipped_nonfinite", "best_val", "val") if k in metrics},
     }
     if "composition" in meta:  # scripts/init_bidirectional.py: how the shipped model is built from the trained one
         extra["composition"] = meta["composition"]

@@ -419,23 +419,25 @@ register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, 
 
 # The project's own models (weights/shipped/MODEL_CARD.md), registered only when their weights are
 # installed. `default-causal` and `default-bd-causal` are RLSP 7-48 with DIS alignment, trained for
-# BI and for gauss1.5; they stream with one frame of look-ahead. `default` (used by `vsrkit upscale`
-# and `make demo`) and `default-bd` run that same network forward and backward in time and average
-# the two (no fusion net): slower, and better on every Vid4 clip. `default-fast` is plain RLSP 7-48.
+# BI and for gauss1.5; they stream with one frame of look-ahead. `default-bd` runs `default-bd-causal`
+# forward and backward in time and averages the two (no fusion net). `default` (used by `vsrkit
+# upscale` and `make demo`) does the same with a bigger cell, RLSP 10-64 grown from `default-causal`
+# and trained further: the best quality, and the slowest. `default-fast` is plain RLSP 7-48.
 _AVERAGED = {"fusion_layers": 0}
 _OWN_MODELS = (
-    # name, class, extra constructor arguments, alignment, what it is for
-    ("default", BidirectionalRLSP, _AVERAGED, "dis", "BI x4, forward and backward averaged: the best quality"),
-    ("default-causal", RLSP, {}, "dis", "BI x4, causal: streams, faster than default"),
-    ("default-fast", RLSP, {}, "none", "BI x4, no alignment: the fastest"),
-    ("default-bd", BidirectionalRLSP, _AVERAGED, "dis", "blurry LR, gauss1.5 x4, forward and backward averaged"),
-    ("default-bd-causal", RLSP, {}, "dis", "blurry LR, gauss1.5 x4, causal"),
+    # name, class, extra constructor arguments, alignment, (layers, filters), what it is for
+    ("default", BidirectionalRLSP, _AVERAGED, "dis", (10, 64), "BI x4, forward and backward averaged: the best quality"),
+    ("default-causal", RLSP, {}, "dis", (7, 48), "BI x4, causal: streams, faster than default"),
+    ("default-fast", RLSP, {}, "none", (7, 48), "BI x4, no alignment: the fastest"),
+    ("default-bd", BidirectionalRLSP, _AVERAGED, "dis", (7, 48), "blurry LR, gauss1.5 x4, forward and backward averaged"),
+    ("default-bd-causal", RLSP, {}, "dis", (7, 48), "blurry LR, gauss1.5 x4, causal"),
 )
-for _name, _cls, _extra, _align, _purpose in _OWN_MODELS:
+for _name, _cls, _extra, _align, (_layers, _filters), _purpose in _OWN_MODELS:
     _weights = shipped_weights(f"{_name.replace('-', '_')}.safetensors")
     if _weights is not None:
         register_model(
-            _name, _cls, num_layers=7, filters=48, value_range=1.0, align=_align, **_extra, weights=_weights,
-            description=f"RLSP 7-48{' with DIS alignment' if _align == 'dis' else ''} trained by vsrkit "
-                        f"({_purpose}; Y output; see MODEL_CARD.md)",
+            _name, _cls, num_layers=_layers, filters=_filters, value_range=1.0, align=_align, **_extra,
+            weights=_weights,
+            description=f"RLSP {_layers}-{_filters}{' with DIS alignment' if _align == 'dis' else ''} trained by "
+                        f"vsrkit ({_purpose}; Y output; see MODEL_CARD.md)",
         )
