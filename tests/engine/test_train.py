@@ -66,7 +66,10 @@ def test_validation_keeps_best_weights(tmp_path: Path) -> None:
     assert [h["iteration"] for h in ckpt["history"]] == [2, 4]
     assert all(h["mean"] > 5 for h in ckpt["history"])
     assert ckpt["best"]["iteration"] in (2, 4)
-    assert (tmp_path / "run/best.safetensors").is_file()
+    best = read_metadata(tmp_path / "run/best.safetensors")
+    assert json.loads(best["recipe"])["iterations"] == ckpt["best"]["iteration"]
+    # The snapshot's own wall time, so shipping a best snapshot records what it cost.
+    assert json.loads(best["metrics"])["wall_time_s"] > 0
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(str(tmp_path / "run/tb"))

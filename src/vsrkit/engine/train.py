@@ -476,7 +476,8 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
                                 writer.add_image("val/sample", frame, it)
                         if scores["mean"] > best["psnr"]:
                             best = {"psnr": scores["mean"], "iteration": it}
-                            _export(eval_model, run_dir / "best.safetensors", cfg, it, {"val": scores})
+                            _export(eval_model, run_dir / "best.safetensors", cfg, it,
+                                    {"val": scores, "wall_time_s": wall_time()})
                 if world > 1:
                     dist.barrier()
 
