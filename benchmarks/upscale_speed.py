@@ -208,13 +208,23 @@ def speed(args: argparse.Namespace) -> None:
 
 def end_to_end_table(args: argparse.Namespace) -> None:
     # Alternating presets and models, twice: the encoder shares the two cores with the model.
-    # `default`: two DIS-aligned RLSP 7-48 cells (forward and backward, temporal chunks);
-    # `default-causal`: one of them, streaming; `default-fast`: RLSP 7-48 without alignment.
-    for preset in ("veryfast", "superfast") * 2:
-        for model in ("default", "default-causal", "default-fast"):
+    # `default`: two DIS-aligned RLSP 10-64 cells (forward and backward, temporal chunks);
+    # `default-causal`: DIS-aligned RLSP 7-48, streaming; `default-fast`: RLSP 7-48 without alignment.
+    models = ("default", "default-causal", "default-fast")
+    presets = ("veryfast", "superfast")
+    results: dict[tuple[str, str], list[float]] = {}
+    for preset in presets * 2:
+        for model in models:
             fps, line = end_to_end(model, "auto", args.e2e_frames, preset)
+            results.setdefault((model, preset), []).append(fps)
             print(f"end to end mp4 -> mp4 (180x144 -> 720x576, libx264 {preset} crf 18), {model}: {fps:.1f} frames/s   {load()}")
             print(f"  {line}")
+    print()
+    print("end to end, frames/s per round (same run; compare models only within one run):")
+    print(f"{'model':16} " + " ".join(f"{p:>14}" for p in presets))
+    for model in models:
+        cells = (", ".join(f"{f:.1f}" for f in results[(model, p)]) for p in presets)
+        print(f"{model:16} " + " ".join(f"{c:>14}" for c in cells))
 
 
 def quality(args: argparse.Namespace) -> None:
