@@ -414,8 +414,8 @@ class Upscaler:
         k = int(self.model.temporal_scale)
         # Models that carry their forward state from chunk to chunk need only a short look-back on
         # the left (and their forward direction is then exactly a whole-clip run).
-        carrying = bool(getattr(self.model, "carries_chunk_state", False))
-        left = int(getattr(self.model, "chunk_left_context", 0)) if carrying else self.warmup
+        carrying = self.model.carries_chunk_state
+        left = self.model.chunk_left_context if carrying else self.warmup
         carries: dict[int, Any] = {}
         buf: dict[int, Tensor] = {}
         n: int | None = None

@@ -321,7 +321,6 @@ class BidirectionalRLSP(VSRModel):
             if t < stop
         }
         results = []
-        state = carry
         for t, y_f, x_f, state in self._cell_steps(self.forward_cell, lr, flows, range(first, stop), carry,
                                                        flows_from=first):
             y_b, x_b = backward.pop(t)
