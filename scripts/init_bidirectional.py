@@ -31,21 +31,31 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0, help="seed of the fusion's random initial weights")
     parser.add_argument("--fusion-layers", type=int, default=3, help="0: no fusion net, the plain average")
+    parser.add_argument("--tied", action="store_true", help="one cell run both ways (BidirectionalRLSP tied=True)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     source = create_model(args.source, weights=args.weights)
+    if isinstance(source, BidirectionalRLSP) and not source.tied:
+        # An averaged bidirectional model whose two cells are one RLSP (the shipped `default`) is that RLSP.
+        cells = source.forward_cell.state_dict(), source.backward_cell.state_dict()
+        if source.fusion_out is not None or any(not torch.equal(cells[0][k], cells[1][k]) for k in cells[0]):
+            raise SystemExit(f"{args.source}: its two cells differ (or it has a fusion net); no single RLSP to start from")
+        cell = source.forward_cell
+        cell.flow = source.flow
+        source = cell
     if not isinstance(source, RLSP):
         raise SystemExit(f"{args.source} is not an RLSP model")
     align = "dis" if source.flow is not None else "none"
     model = create_model(args.preset, value_range=source.value_range, align=align, fusion_layers=args.fusion_layers,
-                         num_layers=len(source.trunk) + 1, filters=source.filters, scale=source.scale)
+                         num_layers=len(source.trunk) + 1, filters=source.filters, scale=source.scale,
+                         tied=args.tied)
     assert isinstance(model, BidirectionalRLSP)
     model.start_from_unidirectional(source)
     source_file = args.weights or get_preset(args.source).weights
     # The cells are the source model: its training recipe and metrics describe them.
     meta = read_metadata(source_file) if source_file is not None else {}
     extra = {k: meta[k] for k in ("recipe", "metrics", "licence") if k in meta}
-    extra["composition"] = (f"both cells are {args.source} ({Path(source_file).name if source_file else 'random'}); "
+    extra["composition"] = (f"{'one cell run both ways' if args.tied else 'both cells are'} {args.source} ({Path(source_file).name if source_file else 'random'}); "
                             + ("forward and backward runs averaged" if args.fusion_layers == 0
                                else "fusion net to be trained, its last conv zero"))
     save_weights(model, args.out, extra=extra)

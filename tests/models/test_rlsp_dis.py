@@ -10,6 +10,7 @@ from vsrkit import create_model
 from vsrkit.errors import WeightsError
 from vsrkit.layers.shuffle import depth_to_space_tf, space_to_depth_tf
 from vsrkit.models.rlsp import RLSP, BidirectionalRLSP
+from vsrkit.weights.io import save_weights
 
 
 def _texture(h: int, w: int, seed: int = 0) -> torch.Tensor:
@@ -88,6 +89,34 @@ def test_bidirectional_starts_as_the_mean_of_both_directions(fusion_layers: int)
     with torch.no_grad():
         expected = (uni(clip) + uni(clip.flip(1)).flip(1)) / 2
         torch.testing.assert_close(bi(clip), expected, rtol=0, atol=1e-6)
+
+
+def test_tied_bidirectional_is_one_cell_run_both_ways(tmp_path) -> None:
+    """``tied=True``: half the parameters, the same output as two copies of the cell, and training
+    reaches the one cell from both directions; saving and loading keeps it tied."""
+    torch.manual_seed(4)
+    uni = RLSP(filters=8, value_range=1.0, align="dis").eval()
+    untied = BidirectionalRLSP(filters=8, value_range=1.0, align="dis", fusion_layers=0).eval()
+    tied = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, fusion_layers=0, tied=True).eval()
+    untied.start_from_unidirectional(uni)
+    tied.start_from_unidirectional(uni)
+    assert not hasattr(tied, "backward_cell")
+    assert sum(p.numel() for p in tied.parameters()) == sum(p.numel() for p in uni.parameters())
+    clip = _shifted_clip(dx=1, t_len=4, h=24, w=32)
+    with torch.no_grad():
+        torch.testing.assert_close(tied(clip), untied(clip), rtol=0, atol=1e-6)
+    # The backward direction alone reaches the cell: frame 0's output depends on the cell through
+    # both runs, and the gradient of the tied cell is the sum of both cells' gradients.
+    for model in (tied, untied):
+        model.zero_grad()
+        model(clip)[:, 0].sum().backward()
+    grads = untied.forward_cell.trunk[0].weight.grad + untied.backward_cell.trunk[0].weight.grad
+    torch.testing.assert_close(tied.forward_cell.trunk[0].weight.grad, grads, rtol=1e-4, atol=1e-6)
+    save_weights(tied, tmp_path / "tied.safetensors")
+    loaded = create_model("rlsp-bi-dis-7-48", weights=tmp_path / "tied.safetensors", filters=8).eval()
+    assert loaded.tied
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(clip), tied(clip), rtol=0, atol=0)
 
 
 def test_bidirectional_output_depends_on_future_frames() -> None:

@@ -215,6 +215,10 @@ class BidirectionalRLSP(VSRModel):
     one causal RLSP (the shipped ``default``; why not a trained fusion: MODEL_CARD.md).
     With ``align="dis"`` the DIS flows of every frame to its neighbours are computed once and
     shared by both cells.
+
+    ``tied=True`` runs one cell both ways (no ``backward_cell``): half the parameters, and training
+    can then only improve the cell itself, not make two cells lean on each other (two untied cells
+    trained with a fusion net co-adapted and failed on real footage; MODEL_CARD.md).
     """
 
     arch = "rlsp-bi"
@@ -238,6 +242,7 @@ class BidirectionalRLSP(VSRModel):
         value_range: float = 1.0,
         align: Literal["none", "dis"] = "dis",
         fusion_layers: int = 3,
+        tied: bool = False,
     ) -> None:
         super().__init__()
         if fusion_layers < 0:
@@ -247,7 +252,9 @@ class BidirectionalRLSP(VSRModel):
         cell_args = {"num_layers": num_layers, "filters": filters, "scale": scale, "value_range": value_range}
         # The cells are built unaligned: this model computes the flows once and hands them over.
         self.forward_cell = RLSP(**cell_args)
-        self.backward_cell = RLSP(**cell_args)
+        self.tied = tied
+        if not tied:
+            self.backward_cell = RLSP(**cell_args)
         self.flow = DISFlow() if align == "dis" else None
         self.scale = scale
         self.value_range = value_range
@@ -259,7 +266,8 @@ class BidirectionalRLSP(VSRModel):
         """Copy a trained RLSP into both cells and zero the fusion's last conv: the output is then
         exactly the mean of that RLSP run forward and backward in time."""
         self.forward_cell.load_state_dict(model.state_dict())
-        self.backward_cell.load_state_dict(model.state_dict())
+        if not self.tied:
+            self.backward_cell.load_state_dict(model.state_dict())
         if self.fusion_out is not None:
             nn.init.zeros_(self.fusion_out.weight)
             nn.init.zeros_(self.fusion_out.bias)
@@ -316,8 +324,8 @@ class BidirectionalRLSP(VSRModel):
         fusion_out = self.fusion_out
         backward = {
             t: (y, x if fusion_out is not None else None)
-            for t, y, x, _ in self._cell_steps(self.backward_cell, lr, flows, range(t_len - 1, first - 1, -1),
-                                               flows_from=first)
+            for t, y, x, _ in self._cell_steps(self.forward_cell if self.tied else self.backward_cell, lr, flows,
+                                               range(t_len - 1, first - 1, -1), flows_from=first)
             if t < stop
         }
         results = []
