@@ -34,7 +34,7 @@ def test_yaml_and_overrides(tmp_path: Path) -> None:
         ("optim: {lrr: 1}\n", [], "optim.lrr: unknown key"),
         ("data: {batch_size: four}\n", [], "data.batch_size: expected an integer, got 'four'"),
         ("data: {sources: [{kind: frames, path: /x, weight: x}]}\n", [], "data.sources.0.weight: expected a number"),
-        ("data: {sources: [{kind: corpus, version: 4}]}\n", [], "data.sources.0.version: expected one of"),
+        ("data: {sources: [{kind: corpus, version: 5}]}\n", [], "data.sources.0.version: expected one of"),
         ("amp: fp8\n", [], "amp: expected one of"),
         ("", ["optim.betas=[0.9]"], "optim.betas: expected two numbers"),
         ("", ["iterations=0"], "iterations: must be positive"),

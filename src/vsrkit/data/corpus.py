@@ -10,7 +10,9 @@ that training memory-maps them. Sources (all legal to use for training here; non
   painting, GPL-2+), downloaded with ``apt-get download`` and downscaled ×2; plus the colour and
   texture images bundled with scikit-image (public domain / CC0 per its ``data/README.txt``).
   Version 3 adds 19 camera photographs from ``lomiri-wallpapers-16.04`` and
-  ``plasma-workspace-wallpapers`` (:data:`DEBIAN_PHOTOS`).
+  ``plasma-workspace-wallpapers`` (:data:`DEBIAN_PHOTOS`). Version 4 adds 24 more: city streets and
+  buildings from ``budgie-backgrounds`` (CC0; Debian trixie, see :data:`DEBIAN_SUITES`) and close-up
+  nature from ``lxqt-themes``, ``lomiri-wallpapers-20.04``, ``digikam-data`` and ``libjxl-testdata``.
   Photographs become video through :mod:`vsrkit.data.motion`.
 
 ``lr_only/reds_000`` is *not* in the corpus: it is the held-out validation clip (clean, small, not
@@ -35,7 +37,7 @@ from ..io.jsonfile import write_json
 from ..layers.resize import imresize
 from ..shared import shared_path
 
-CORPUS_VERSIONS = (2, 3)
+CORPUS_VERSIONS = (2, 3, 4)
 MATE_PACKAGE = "mate-backgrounds"
 # Debian package: (folder, photographs, licence). Version 2 of the corpus uses mate-backgrounds; version
 # 3 adds the camera photographs of two more wallpaper packages (licences per file in each package's
@@ -60,8 +62,32 @@ DEBIAN_PHOTOS: dict[str, tuple[str, tuple[str, ...], str]] = {
               for name in ("ColorfulCups", "EveningGlow", "Grey", "OneStandsOut", "summer_1am")),
         "GPL-2+",
     ),
+    # Version 4: the only city, street and building photographs found in the registries (budgie),
+    # and more close-up nature (a helper's survey of ~40 packages, docs/training.md).
+    "budgie-backgrounds": (
+        "usr/share/backgrounds/budgie",
+        tuple(f"{name}.jpg" for name in (
+            "beacon-street-sunset", "casa-mila", "roman-colosseum", "singaporean-cityscape", "piazza-gae-aulenti",
+            "abstract-spiral", "high-trestle-trail", "tea-gardens", "perched-osprey", "oakland-zoo-otters",
+            "canyon-wren", "lake-sherburne", "blue-periwinkle",
+        )),
+        "CC0-1.0",
+    ),
+    "lxqt-themes": (
+        "usr/share/lxqt/wallpapers",
+        ("flowers.png", "this-is-not-windows.jpg", "after-the-rain.jpg", "fog.jpg", "Valendas.png",
+         "appleflower.png", "butterfly.png", "drop.png"),
+        "LGPL-2.1+ (debian/copyright; upstream License file: CC-BY-SA-3.0)",
+    ),
+    "lomiri-wallpapers-20.04": ("usr/share/backgrounds", ("Kleiber_by_Lukas_Baubkus.jpg",), "CC-BY-SA-3.0"),
+    "digikam-data": ("usr/share/digikam/about/images", ("body-background.jpg",), "GPL-2+"),
+    "libjxl-testdata": ("usr/share/libjxl-testdata/jxl/flower", ("flower.png",), "BSD-3-clause"),
 }
-CORPUS_PHOTO_PACKAGES = {2: (MATE_PACKAGE,), 3: tuple(DEBIAN_PHOTOS)}
+_VERSION_3_PACKAGES = (MATE_PACKAGE, "lomiri-wallpapers-16.04", "plasma-workspace-wallpapers")
+CORPUS_PHOTO_PACKAGES = {2: (MATE_PACKAGE,), 3: _VERSION_3_PACKAGES, 4: tuple(DEBIAN_PHOTOS)}
+# Packages not in this machine's Debian release (bookworm): fetched from the suite named here
+# through a private apt state, leaving the system's apt configuration alone.
+DEBIAN_SUITES = {"budgie-backgrounds": "trixie"}
 SKIMAGE_IMAGES = (
     "astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png",
     "hubble_deep_field.jpg", "brick.png", "grass.png", "gravel.png",
@@ -107,14 +133,34 @@ def _debian_package(dest: Path, package: str) -> Path:
                 "(apt-get and dpkg not found); extract it there by hand"
             )
         with tempfile.TemporaryDirectory() as tmp:
-            run = subprocess.run(["apt-get", "download", package], cwd=tmp, capture_output=True, text=True,
-                                 check=False)
+            options = _apt_options(Path(tmp), DEBIAN_SUITES[package]) if package in DEBIAN_SUITES else []
+            run = subprocess.run(["apt-get", *options, "download", package], cwd=tmp, capture_output=True,
+                                 text=True, check=False)
             debs = list(Path(tmp).glob(f"{package}_*.deb"))
             if run.returncode != 0 or not debs:
                 raise VsrkitError(f"apt-get download {package} failed: {run.stderr.strip()[:200]}")
             out.mkdir(parents=True, exist_ok=True)
             subprocess.run(["dpkg", "-x", str(debs[0]), str(out)], check=True)
     return out
+
+
+def _apt_options(state: Path, suite: str) -> list[str]:
+    """apt-get options for a private apt state in ``state`` that knows only Debian ``suite`` (main)."""
+    for sub in ("lists/partial", "cache/archives/partial"):
+        (state / sub).mkdir(parents=True, exist_ok=True)
+    sources = state / "sources.list"
+    sources.write_text(f"deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] "
+                       f"http://deb.debian.org/debian {suite} main\n")
+    options = [
+        f"-o=Dir::Etc::sourcelist={sources}", "-o=Dir::Etc::sourceparts=/nonexistent",
+        f"-o=Dir::State::Lists={state / 'lists'}", f"-o=Dir::Cache={state / 'cache'}",
+        # Contents indexes are large and not needed to download one package.
+        "-o=Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled=false",
+    ]
+    update = subprocess.run(["apt-get", *options, "update"], capture_output=True, text=True, check=False)
+    if update.returncode != 0:
+        raise VsrkitError(f"apt-get update for Debian {suite} failed: {update.stderr.strip()[:200]}")
+    return options
 
 
 def fetch_debian_photos(dest: Path, package: str = MATE_PACKAGE) -> list[Path]:

@@ -43,8 +43,9 @@ class SourceConfig:
     # corpus only: relative weights of its video clips and its synthetic-motion photographs.
     video_weight: float = 1.0
     photo_weight: float = 1.0
-    # corpus only: 2 (what the shipped default-causal was trained on) or 3 (more photographs).
-    version: Literal[2, 3] = 2
+    # corpus only: 2 (what the shipped default-causal was trained on), 3 (more photographs: the
+    # default's cell) or 4 (city and building photographs added; data/corpus.py).
+    version: Literal[2, 3, 4] = 2
 
 
 @dataclass
