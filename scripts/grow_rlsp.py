@@ -3,6 +3,8 @@ the new model computes the same function, up to the small noise that lets copied
 
     # the start of configs/default_grow.yaml:
     python scripts/grow_rlsp.py --from default-causal --preset rlsp-dis-10-64 --out runs/grow_init.safetensors
+    # the cell of `default` (one RLSP run both ways), unchanged (same size, no noise):
+    python scripts/grow_rlsp.py --from default --preset rlsp-dis-10-64 --noise 0 --out runs/default_cell.safetensors
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ import torch
 
 from vsrkit import create_model
 from vsrkit.models._registry import get_preset
-from vsrkit.models.rlsp import RLSP
+from vsrkit.models.rlsp import RLSP, BidirectionalRLSP
 from vsrkit.weights.io import read_metadata, save_weights
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--from", dest="source", default="default-causal", help="a trained RLSP preset")
+    parser.add_argument("--from", dest="source", default="default-causal", help="a trained RLSP preset (or one RLSP run both ways)")
     parser.add_argument("--weights", help="its weights, when not the preset's own")
     parser.add_argument("--preset", default="rlsp-dis-10-64", help="the bigger RLSP preset to build")
     parser.add_argument("--noise", type=float, default=0.01, help="relative noise on copied channels")
@@ -28,6 +30,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     source = create_model(args.source, weights=args.weights).float()
+    if isinstance(source, BidirectionalRLSP):
+        try:
+            source = source.single_cell()
+        except ValueError as err:
+            raise SystemExit(f"{args.source}: {err}") from None
     target = create_model(args.preset, value_range=source.value_range)
     if not isinstance(source, RLSP) or not isinstance(target, RLSP):
         raise SystemExit(f"{args.source} and {args.preset} must both be RLSP models")

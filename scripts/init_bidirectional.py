@@ -35,14 +35,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     source = create_model(args.source, weights=args.weights)
-    if isinstance(source, BidirectionalRLSP) and not source.tied:
-        # An averaged bidirectional model whose two cells are one RLSP (the shipped `default`) is that RLSP.
-        cells = source.forward_cell.state_dict(), source.backward_cell.state_dict()
-        if source.fusion_out is not None or any(not torch.equal(cells[0][k], cells[1][k]) for k in cells[0]):
-            raise SystemExit(f"{args.source}: its two cells differ (or it has a fusion net); no single RLSP to start from")
-        cell = source.forward_cell
-        cell.flow = source.flow
-        source = cell
+    if isinstance(source, BidirectionalRLSP):
+        # An averaged bidirectional model whose cells are one RLSP (the shipped `default`) is that RLSP.
+        try:
+            source = source.single_cell()
+        except ValueError as err:
+            raise SystemExit(f"{args.source}: {err}") from None
     if not isinstance(source, RLSP):
         raise SystemExit(f"{args.source} is not an RLSP model")
     align = "dis" if source.flow is not None else "none"

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from vsrkit.data.dataset import IterationBatchSampler, Photo, SampleSpec, Source, TrainDataset
-from vsrkit.data.motion import MotionRange, synthesize
+from vsrkit.data.motion import MotionRange, _sway_field, synthesize
 from vsrkit.data.sources import ArraySequence, Clip, FolderSequence, frame_folder_clips, reds_clips, vimeo_clips
 from vsrkit.errors import InputError, VsrkitError
 
@@ -102,6 +102,15 @@ def test_synthetic_motion() -> None:
                         motion=MotionRange(max_shift=0, max_accel=0, max_zoom=0, max_rotation=0, jitter=2))
     steps = np.diff(shaken.astype(np.int16), axis=0)
     assert np.abs(steps).mean() > 1 and not np.array_equal(steps[0], steps[1])
+    # Sway alone: a displacement field up to the amplitude, different across the frame (local, not
+    # a camera shift) and changing from frame to frame.
+    field = _sway_field(np.random.default_rng(4), 5, 32, 2.5)
+    assert field.shape == (5, 32, 32, 2)
+    assert 0.5 < float(field.abs().amax()) <= 2.5
+    assert float(field[2].std(dim=(0, 1)).min()) > 0.05 and not torch.equal(field[0], field[1])
+    swayed = synthesize(photo, np.random.default_rng(4), t_len=5, size=32,
+                        motion=MotionRange(max_shift=0, max_accel=0, max_zoom=0, max_rotation=0, sway=2.5))
+    assert swayed.shape == (5, 32, 32, 3) and not np.array_equal(swayed[0], swayed[1])
     # A photo barely larger than the crop still works (the motion is slowed down).
     small = synthesize(photo[:56, :60], np.random.default_rng(2), t_len=6, size=32)
     assert small.shape == (6, 32, 32, 3)

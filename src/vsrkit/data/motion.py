@@ -29,6 +29,11 @@ class MotionRange:
     # top of the smooth path. Unlike a pan, it gives each frame a different sub-pixel phase
     # against the LR grid, the case where neighbouring frames carry the most new detail.
     jitter: float = 0.0
+    # Non-rigid sway: on top of the camera path, a smooth displacement field oscillating in time
+    # (leaves in wind, water, moving limbs), up to this many pixels, in random parts of the frame
+    # only. Global camera motion is what DIS flow gets right; local motion with flow boundaries is
+    # where it errs, and a model that never sees it learns to trust warped neighbours too much.
+    sway: float = 0.0
 
 
 def _trajectory(rng: np.random.Generator, t_len: int, m: MotionRange) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -43,6 +48,26 @@ def _trajectory(rng: np.random.Generator, t_len: int, m: MotionRange) -> tuple[n
     zoom = np.exp(rng.uniform(-m.max_zoom, m.max_zoom) * np.arange(t_len))
     rot = np.deg2rad(rng.uniform(-m.max_rotation, m.max_rotation)) * np.arange(t_len)
     return offsets, zoom, rot
+
+
+def _sway_field(rng: np.random.Generator, t_len: int, size: int, amplitude: float) -> torch.Tensor:
+    """``(t_len, size, size, 2)`` displacements (y, x) in pixels, at most ``amplitude``: two scales of
+    smooth random fields, each oscillating at its own rate, under a smooth random mask in (0, 1) that
+    leaves some regions almost rigid."""
+
+    def smooth(channels: int, cells: int) -> torch.Tensor:
+        coarse = torch.from_numpy(rng.uniform(-1, 1, size=(1, channels, cells, cells))).float()
+        return F.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=True)[0]
+
+    t = torch.arange(t_len, dtype=torch.float32)[:, None, None, None]
+    field = torch.zeros(t_len, 2, size, size)
+    for cells in (3, 6):
+        rate, phase = rng.uniform(0.3, 1.2), rng.uniform(0, 2 * math.pi)
+        field += smooth(2, cells) * torch.cos(rate * t + phase) + smooth(2, cells) * torch.sin(rate * t + phase)
+    # Scaled so that the field peaks at ``amplitude`` before the mask, which then damps it in parts.
+    mask = torch.sigmoid(4 * smooth(1, 3))
+    field = field * mask / field.abs().amax().clamp_min(1e-6)
+    return (amplitude * field).permute(0, 2, 3, 1)
 
 
 def synthesize(
@@ -62,10 +87,11 @@ def synthesize(
     big = size * downscale
     offsets, zoom, rot = _trajectory(rng, t_len, MotionRange(
         motion.max_shift * downscale, motion.max_accel * downscale, motion.max_zoom, motion.max_rotation,
-        motion.jitter * downscale))
+        motion.jitter * downscale, motion.sway))
     height, width = photo.shape[:2]
     # Radius of the footprint of a frame (its corners at the largest zoom) plus the bicubic support.
-    radius = (big / 2) * math.sqrt(2) * float(zoom.max()) + 3
+    sway = rng.uniform(0, motion.sway) * downscale if motion.sway > 0 else 0.0
+    radius = (big / 2) * math.sqrt(2) * float(zoom.max()) + 3 + sway
     for _ in range(4):
         lo = radius - offsets.min(axis=0)
         hi = np.array([height, width]) - radius - offsets.max(axis=0)
@@ -95,6 +121,9 @@ def synthesize(
     cx = torch.from_numpy(centres[:, 1] - left).float()[:, None, None]
     sy = cy + sin * gx + cos * gy
     sx = cx + cos * gx - sin * gy
+    if sway > 0:
+        displacement = _sway_field(rng, t_len, big, sway)
+        sy, sx = sy + displacement[..., 0], sx + displacement[..., 1]
     # Pixel index -> normalised coordinate for align_corners=False.
     grid = torch.stack([(2 * sx + 1) / rw - 1, (2 * sy + 1) / rh - 1], dim=-1)
     frames = F.grid_sample(region.expand(t_len, -1, -1, -1), grid, mode="bicubic",

@@ -55,6 +55,7 @@ class MotionConfig:
     max_zoom: float = 0.01
     max_rotation: float = 0.4
     jitter: float = 0.0
+    sway: float = 0.0
 
 
 @dataclass

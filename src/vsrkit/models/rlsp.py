@@ -272,6 +272,20 @@ class BidirectionalRLSP(VSRModel):
             nn.init.zeros_(self.fusion_out.weight)
             nn.init.zeros_(self.fusion_out.bias)
 
+    def single_cell(self) -> RLSP:
+        """The one causal RLSP this model runs both ways (tied, or two equal cells and no fusion net:
+        the shipped ``default``), aligned as this model is. A copy; raises if there is no such RLSP."""
+        cells = [self.forward_cell] + ([] if self.tied else [self.backward_cell])
+        states = [cell.state_dict() for cell in cells]
+        if self.fusion_out is not None or any(not torch.equal(states[0][k], other[k]) for other in states[1:]
+                                               for k in states[0]):
+            raise ValueError("this model has two different cells or a fusion net: it is not one RLSP run both ways")
+        cell = self.forward_cell
+        single = RLSP(num_layers=len(cell.trunk) + 1, filters=cell.filters, scale=cell.scale,
+                      value_range=cell.value_range, align="dis" if self.flow is not None else "none")
+        single.load_state_dict(states[0])
+        return single.to(cell.output_head.weight)
+
     def _neighbour_flows(self, lr: Tensor, first: int = 0) -> tuple[Tensor, Tensor] | None:
         """Flows of frames ``first ..`` to their previous and to their next frame, ``(B, T - first, 2,
         H, W)`` each (boundary frames replicated, as the cells see them)."""
