@@ -27,6 +27,8 @@ TINY: dict[str, dict] = {
     "rlsp-dis-10-64": {"filters": 8},
     "rlsp-bi-dis-10-64": {"filters": 8},
     "rlsp-bi-dis-7-48": {"filters": 8},
+    "rlsp-dis-10-96": {"filters": 8},
+    "rlsp-bi-dis-10-96": {"filters": 8},
     "default": {"filters": 8},
     "default-bd": {"filters": 8},
     "default-bd-causal": {"filters": 8},

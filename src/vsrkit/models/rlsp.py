@@ -429,12 +429,20 @@ register_model(
     description="RLSP 10-64 with frozen DIS flow (vsrkit variant; grown from 7-48 by RLSP.grown)",
 )
 register_model(
+    "rlsp-dis-10-96", RLSP, num_layers=10, filters=96, align="dis",
+    description="RLSP 10-96 with frozen DIS flow (vsrkit variant; grown from 10-64 by RLSP.grown)",
+)
+register_model(
     "rlsp-bi-dis-7-48", BidirectionalRLSP, num_layers=7, filters=48, align="dis",
     description="Two RLSP 7-48 cells, forward and backward in time, DIS-aligned and fused (vsrkit variant)",
 )
 register_model(
     "rlsp-bi-dis-10-64", BidirectionalRLSP, num_layers=10, filters=64, align="dis",
     description="Two RLSP 10-64 cells, forward and backward in time, DIS-aligned and fused (vsrkit variant)",
+)
+register_model(
+    "rlsp-bi-dis-10-96", BidirectionalRLSP, num_layers=10, filters=96, align="dis",
+    description="Two RLSP 10-96 cells, forward and backward in time, DIS-aligned and fused (vsrkit variant)",
 )
 register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, F=128")
 
