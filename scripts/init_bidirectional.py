@@ -53,9 +53,12 @@ def main() -> None:
     # The cells are the source model: its training recipe and metrics describe them.
     meta = read_metadata(source_file) if source_file is not None else {}
     extra = {k: meta[k] for k in ("recipe", "metrics", "licence") if k in meta}
-    extra["composition"] = (f"{'one cell run both ways' if args.tied else 'both cells are'} {args.source} ({Path(source_file).name if source_file else 'random'}); "
+    cells = "one cell run both ways is" if args.tied else "both cells are"
+    extra["composition"] = (f"{cells} {args.source} ({Path(source_file).name if source_file else 'random'}); "
                             + ("forward and backward runs averaged" if args.fusion_layers == 0
                                else "fusion net to be trained, its last conv zero"))
+    if "composition" in meta:  # the source is itself a shipped bidirectional model: say what it was
+        extra["composition"] += f". {args.source} was: {meta['composition']}"
     save_weights(model, args.out, extra=extra)
     print(f"wrote {args.out}")
 

@@ -453,7 +453,7 @@ register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, 
 # forward and backward in time and averages the two (no fusion net): the best quality, and the
 # slowest. `default-bd` does the same with that cell fine-tuned for gauss1.5. `default-fast` is plain
 # RLSP 7-48.
-_AVERAGED = {"fusion_layers": 0}
+_AVERAGED = {"fusion_layers": 0, "tied": True}
 _OWN_MODELS = (
     # name, class, extra constructor arguments, alignment, (layers, filters), what it is for
     ("default", BidirectionalRLSP, _AVERAGED, "dis", (10, 64), "BI x4, forward and backward averaged: the best quality"),
