@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from vsrkit.cli.main import main
 from vsrkit.engine.config import load_config
+from vsrkit.engine.train import build_sources
 from vsrkit.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,3 +92,23 @@ def test_shipped_configs_load() -> None:
     assert configs
     for path in configs:
         load_config(path)
+
+
+def test_corpus_exclude_leaves_entries_out_and_rejects_unknown_names(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus_v3"
+    (corpus / "video").mkdir(parents=True)
+    (corpus / "photos").mkdir()
+    manifest: dict[str, list[dict]] = {"video": [], "photos": []}
+    entries = (("video", ["clip_a", "clip_b"], (3, 32, 32, 3)), ("photos", ["big", "small"], (1, 64, 64, 3)))
+    for kind, names, shape in entries:
+        for name in names:
+            np.save(corpus / kind / f"{name}.npy", np.zeros(shape, np.uint8))
+            manifest[kind].append({"name": name, "file": f"{kind}/{name}.npy", "shape": list(shape), "downscale": 1})
+    (corpus / "manifest.json").write_text(json.dumps(manifest))
+    base = (f"data: {{cache_dir: {tmp_path}, lr_crop: 4, num_frames: 2, "
+            "sources: [{kind: corpus, version: 3, exclude: [small, clip_b]}]}\n")
+    sources = build_sources(load_config(_write(tmp_path, base)), log=lambda _: None)
+    assert [c.hr.name for s in sources for c in s.clips] == ["clip_a"]
+    assert [p.image.name for s in sources for p in s.photos] == ["big"]
+    with pytest.raises(ConfigError, match="data.sources.0.exclude: not in corpus version 3: nope"):
+        build_sources(load_config(_write(tmp_path, base.replace("clip_b", "nope"))), log=lambda _: None)

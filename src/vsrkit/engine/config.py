@@ -46,6 +46,9 @@ class SourceConfig:
     # corpus only: 2 (what the shipped default-causal was trained on), 3 (more photographs: the
     # default's cell) or 4 (city and building photographs added; data/corpus.py).
     version: Literal[2, 3, 4] = 2
+    # corpus only: names of clips or photographs to leave out (e.g. photographs too small for the
+    # synthetic motion of large crops).
+    exclude: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -30,8 +30,8 @@ from ..color import rgb_to_y
 from ..data.corpus import load_manifest, prepare_default_corpus
 from ..data.dataset import IterationBatchSampler, Photo, SampleSpec, Source, TrainDataset
 from ..data.motion import MotionRange
-from ..degradations import get_degradation
 from ..data.sources import ArraySequence, Clip, frame_folder_clips, read_video_array, reds_clips, vimeo_clips
+from ..degradations import get_degradation
 from ..errors import ConfigError, InputError, VsrkitError
 from ..models import create_model
 from ..models.base import VSRModel
@@ -72,9 +72,14 @@ def build_sources(cfg: TrainConfig, log=_print) -> list[Source]:
         if src.kind == "corpus":
             corpus = prepare_default_corpus(cache, version=src.version, log=log)
             manifest = load_manifest(corpus)
-            clips = [Clip(ArraySequence(e["name"], corpus / e["file"])) for e in manifest["video"]]
+            unknown = set(src.exclude) - {e["name"] for e in manifest["video"] + manifest["photos"]}
+            if unknown:
+                raise ConfigError(f"data.sources.{i}.exclude: not in corpus version {src.version}: "
+                                  f"{', '.join(sorted(unknown))}")
+            clips = [Clip(ArraySequence(e["name"], corpus / e["file"])) for e in manifest["video"]
+                     if e["name"] not in src.exclude]
             photos = [Photo(ArraySequence(e["name"], corpus / e["file"]), int(e["downscale"]))
-                      for e in manifest["photos"]]
+                      for e in manifest["photos"] if e["name"] not in src.exclude]
             if src.video_weight > 0:
                 sources.append(Source("corpus-video", src.weight * src.video_weight, clips=clips))
             if src.photo_weight > 0:
