@@ -19,7 +19,7 @@ import torch
 
 from vsrkit import create_model
 from vsrkit.models._registry import get_preset
-from vsrkit.models.rlsp import RLSP, BidirectionalRLSP
+from vsrkit.models.rlsp import RLSP, BidirectionalRLSP, alignment_kwargs
 from vsrkit.weights.io import read_metadata, save_weights
 
 
@@ -43,10 +43,10 @@ def main() -> None:
             raise SystemExit(f"{args.source}: {err}") from None
     if not isinstance(source, RLSP):
         raise SystemExit(f"{args.source} is not an RLSP model")
-    align = "dis" if source.flow is not None else "none"
-    model = create_model(args.preset, value_range=source.value_range, align=align, fusion_layers=args.fusion_layers,
+    # The same alignment as the source (DIS or none, and DIS's finest scale).
+    model = create_model(args.preset, value_range=source.value_range, fusion_layers=args.fusion_layers,
                          num_layers=len(source.trunk) + 1, filters=source.filters, scale=source.scale,
-                         tied=args.tied)
+                         tied=args.tied, **alignment_kwargs(source.flow))
     assert isinstance(model, BidirectionalRLSP)
     model.start_from_unidirectional(source)
     source_file = args.weights or get_preset(args.source).weights

@@ -30,7 +30,16 @@ def main() -> None:
     parser.add_argument("--curve", type=Path)
     parser.add_argument("--eval", type=Path, nargs="*", default=[],
                         help="`vsrkit evaluate --json` reports of these weights to record (Vid4 numbers)")
+    parser.add_argument("--hparam", action="append", default=[], metavar="KEY=JSON",
+                        help="replace a constructor argument that changes no weight (e.g. dis_finest_scale=0); "
+                             "recorded in the file's composition")
     args = parser.parse_args()
+    overrides = {}
+    for item in args.hparam:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--hparam {item!r}: expected KEY=JSON")
+        overrides[key] = json.loads(value)
     meta = read_metadata(args.weights)
     recipe = json.loads(meta["recipe"])
     metrics = json.loads(meta.get("metrics", "{}"))
@@ -45,6 +54,10 @@ def main() -> None:
     }
     if "composition" in meta:  # scripts/init_bidirectional.py: how the shipped model is built from the trained one
         extra["composition"] = meta["composition"]
+    if overrides:
+        changed = ", ".join(f"{k}={json.dumps(v)}" for k, v in overrides.items())
+        before = extra.get("composition", "").rstrip(". ")
+        extra["composition"] = f"{before + '. ' if before else ''}Shipped with {changed} (same weights)."
     if args.curve is not None and args.curve.is_file():
         snap = json.loads(args.curve.read_text())["snapshots"].get(f"iter_{recipe['iterations']:07d}", {})
         extra["metrics"]["vid4"] = {k: {"psnr": v["psnr"], "ssim": v["ssim"]} for k, v in snap.items()
@@ -53,7 +66,7 @@ def main() -> None:
         report = json.loads(report_path.read_text())
         key = f"{report['degradation']}+{report['protocol']}"
         extra["metrics"].setdefault("vid4", {})[key] = {k: report["mean"][k] for k in ("psnr", "ssim")}
-    model = load_model(args.weights)
+    model = load_model(args.weights, **overrides)
     model.preset_name = args.name  # type: ignore[attr-defined]
     shipped = SHIPPED_DIR / f"{args.name.replace('-', '_')}.safetensors"
     save_weights(model, shipped, extra=extra)

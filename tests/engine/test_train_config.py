@@ -38,6 +38,7 @@ def test_yaml_and_overrides(tmp_path: Path) -> None:
         ("data: {batch_size: four}\n", [], "data.batch_size: expected an integer, got 'four'"),
         ("data: {sources: [{kind: frames, path: /x, weight: x}]}\n", [], "data.sources.0.weight: expected a number"),
         ("data: {sources: [{kind: corpus, version: 5}]}\n", [], "data.sources.0.version: expected one of"),
+        ("data: {sources: [{kind: printed, pages: 0}]}\n", [], "data.sources.0.pages: must be at least 1"),
         ("amp: fp8\n", [], "amp: expected one of"),
         ("", ["optim.betas=[0.9]"], "optim.betas: expected two numbers"),
         ("", ["iterations=0"], "iterations: must be positive"),

@@ -9,6 +9,7 @@ import torch
 from vsrkit import create_model
 from vsrkit.errors import WeightsError
 from vsrkit.layers.shuffle import depth_to_space_tf, space_to_depth_tf
+from vsrkit.layers.warp import flow_warp
 from vsrkit.models.rlsp import RLSP, BidirectionalRLSP
 from vsrkit.weights.io import save_weights
 
@@ -158,3 +159,25 @@ def test_grown_rlsp_computes_the_same_function(num_layers: int, filters: int) ->
             assert 0 < difference < 0.05
     with pytest.raises(ValueError, match="can only grow"):
         small.grown(num_layers=5, filters=8)
+
+
+def test_dis_finest_scale_reaches_the_flow_and_survives_growth_single_cell_and_saving(tmp_path) -> None:
+    torch.manual_seed(5)
+    fine = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, fusion_layers=0, tied=True,
+                        dis_finest_scale=0).eval()
+    coarse = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, fusion_layers=0, tied=True).eval()
+    coarse.load_state_dict(fine.state_dict())
+    assert fine.flow.finest_scale == 0 and coarse.flow.finest_scale == 1
+    cell = fine.single_cell()
+    assert cell.flow.finest_scale == 0
+    assert cell.grown(num_layers=8, filters=8, noise=0.0).flow.finest_scale == 0
+    # A sub-pixel pan: the two flows differ, and so do the outputs. (On frames much smaller than
+    # this, DIS has a single pyramid level and the finest scale changes nothing.)
+    frame = _texture(48, 64)[..., 4:52, 4:68]
+    pan = torch.tensor([0.7, 0.3]).view(1, 2, 1, 1).expand(1, 2, 48, 64)
+    panned = torch.stack([flow_warp(frame, k * pan) for k in range(3)], dim=1)
+    with torch.no_grad():
+        assert not torch.equal(fine(panned), coarse(panned))
+    save_weights(fine, tmp_path / "fine.safetensors")
+    loaded = create_model("rlsp-bi-dis-7-48", weights=tmp_path / "fine.safetensors", filters=8)
+    assert loaded.flow.finest_scale == 0

@@ -30,8 +30,9 @@ class ModelConfig:
 @dataclass
 class SourceConfig:
     # frames: a folder of frames or of sequence folders; video: a video file; reds / vimeo: the
-    # dataset layouts; corpus: the project's default corpus (built into data.cache_dir).
-    kind: Literal["frames", "video", "reds", "vimeo", "corpus"] = "frames"
+    # dataset layouts; corpus: the project's default corpus (built into data.cache_dir); printed:
+    # rendered pages of text, tables and fine patterns under synthetic camera motion (data/printed.py).
+    kind: Literal["frames", "video", "reds", "vimeo", "corpus", "printed"] = "frames"
     path: str = ""
     # Paired LR frames mirroring ``path`` (otherwise LR is made on the fly by data.degradation).
     lr_path: str | None = None
@@ -49,6 +50,8 @@ class SourceConfig:
     # corpus only: names of clips or photographs to leave out (e.g. photographs too small for the
     # synthetic motion of large crops).
     exclude: list[str] = field(default_factory=list)
+    # printed only: how many pages to render (once, into data.cache_dir).
+    pages: int = 64
 
 
 @dataclass
@@ -293,7 +296,9 @@ def _check(cfg: TrainConfig) -> None:
     if any(p <= 0 for p in cfg.schedule.periods):
         raise ConfigError(f"schedule.periods: must be positive, got {cfg.schedule.periods}")
     for i, src in enumerate(cfg.data.sources):
-        if src.kind != "corpus" and not src.path:
+        if src.kind not in ("corpus", "printed") and not src.path:
             raise ConfigError(f"data.sources.{i}.path: required for kind {src.kind!r}")
+        if src.kind == "printed" and src.pages < 1:
+            raise ConfigError(f"data.sources.{i}.pages: must be at least 1, got {src.pages}")
         if src.hr_downscale < 1:
             raise ConfigError(f"data.sources.{i}.hr_downscale: must be >= 1, got {src.hr_downscale}")

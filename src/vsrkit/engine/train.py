@@ -30,6 +30,7 @@ from ..color import rgb_to_y
 from ..data.corpus import load_manifest, prepare_default_corpus
 from ..data.dataset import IterationBatchSampler, Photo, SampleSpec, Source, TrainDataset
 from ..data.motion import MotionRange
+from ..data.printed import prepare_printed
 from ..data.sources import ArraySequence, Clip, frame_folder_clips, read_video_array, reds_clips, vimeo_clips
 from ..degradations import get_degradation
 from ..errors import ConfigError, InputError, VsrkitError
@@ -84,6 +85,11 @@ def build_sources(cfg: TrainConfig, log=_print) -> list[Source]:
                 sources.append(Source("corpus-video", src.weight * src.video_weight, clips=clips))
             if src.photo_weight > 0:
                 sources.append(Source("corpus-photos", src.weight * src.photo_weight, photos=photos))
+            continue
+        if src.kind == "printed":
+            folder = prepare_printed(cache, pages=src.pages, log=log)
+            pages = [Photo(ArraySequence(e["name"], folder / e["file"])) for e in load_manifest(folder)["photos"]]
+            sources.append(Source("printed", src.weight, photos=pages))
             continue
         path = _path(src.path, key)
         if src.kind == "frames":
@@ -319,7 +325,13 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
             get_degradation(name)
         except VsrkitError as exc:
             raise ConfigError(f"{key}: {exc}") from None
+    # Caches (corpus, printed pages) are built once: by rank 0, while the other ranks wait, so no two
+    # processes write the same file.
+    if world > 1 and not is_main:
+        dist.barrier()
     sources = build_sources(cfg, log=say)
+    if world > 1 and is_main:
+        dist.barrier()
     spec = SampleSpec(
         scale=cfg.data.scale, num_frames=cfg.data.num_frames, lr_crop=cfg.data.lr_crop,
         degradation=cfg.data.degradation, flip=cfg.data.flip, transpose=cfg.data.transpose,

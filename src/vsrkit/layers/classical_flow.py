@@ -36,11 +36,17 @@ def _cv2():  # type: ignore[no-untyped-def]
 class DISFlow(nn.Module):
     """OpenCV DIS optical flow between frames of a batch; parameter-free and frozen."""
 
-    def __init__(self, preset: Preset = "medium") -> None:
+    def __init__(self, preset: Preset = "medium", *, finest_scale: int | None = None) -> None:
+        """``finest_scale``: the finest pyramid level DIS estimates flow at (None: the preset's; 1 for
+        ``medium``, i.e. half the input resolution, upsampled). 0 estimates it at full resolution,
+        which matters on the small LR frames of super-resolution."""
         super().__init__()
         if preset not in ("ultrafast", "fast", "medium"):
             raise ValueError(f"unknown DIS preset {preset!r}")
+        if finest_scale is not None and finest_scale < 0:
+            raise ValueError(f"finest_scale must be >= 0, got {finest_scale}")
         self.preset = preset
+        self.finest_scale = finest_scale
 
     def _gray(self, x: Tensor) -> np.ndarray:
         y = 0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]
@@ -57,6 +63,8 @@ class DISFlow(nn.Module):
             "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
         }
         dis = cv2.DISOpticalFlow_create(presets[self.preset])
+        if self.finest_scale is not None:
+            dis.setFinestScale(self.finest_scale)
         a, b = self._gray(ref.float()), self._gray(supp.float())
         n, h, w = a.shape
         # DIS rejects frames smaller than its patches: edge-pad tiny frames, crop the flow back.

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
-from safetensors import safe_open
 
 from ..errors import WeightsError
 from ..models.base import VSRModel
@@ -112,8 +111,9 @@ def load_weights(model: VSRModel, path: str | Path) -> VSRModel:
     return model
 
 
-def load_model(path: str | Path) -> VSRModel:
-    """Build the model a vsrkit weights file describes (its ``arch`` and ``hparams``) and load it."""
+def load_model(path: str | Path, **overrides: Any) -> VSRModel:
+    """Build the model a vsrkit weights file describes (its ``arch`` and ``hparams``, with
+    ``overrides`` replacing constructor arguments) and load it."""
     from ..models._registry import _PRESETS, build_model
 
     meta = read_metadata(path)
@@ -122,7 +122,7 @@ def load_model(path: str | Path) -> VSRModel:
     classes = {p.cls.arch: p.cls for p in _PRESETS.values()}
     if meta["arch"] not in classes:
         raise WeightsError(f"{path}: unknown architecture {meta['arch']!r}")
-    model = build_model(classes[meta["arch"]], json.loads(meta.get("hparams", "{}")))
+    model = build_model(classes[meta["arch"]], {**json.loads(meta.get("hparams", "{}")), **overrides})
     if "preset" in meta:
         model.preset_name = meta["preset"]  # type: ignore[attr-defined]
     return load_weights(model, path)
