@@ -5,7 +5,8 @@ converts by name (``vsrkit convert --from basicsr``). ×4, RGB in and out. 7,513
 with SPyNet (the full preset).
 
 * features: conv 3→C + LeakyReLU + 5 residual blocks per frame; flow between neighbouring LR frames
-  in both directions (SPyNet, or frozen OpenCV DIS with ``flow="dis"``);
+  in both directions (SPyNet, or frozen OpenCV DIS with ``flow="dis"``, at full LR resolution with
+  ``dis_finest_scale=0``);
 * stage 1: ``backward_1`` then ``forward_1``, BasicVSR++ second-order flow-guided deformable
   alignment at each step, a TWA module on ``[warped n1, f, warped n2]`` (``f`` = spatial feature in
   backward_1, the backward_1 feature in forward_1), and
@@ -190,6 +191,7 @@ class HiRN(VSRModel):
         max_residue_magnitude: float = 10.0,
         hr_channels: int = 64,
         flow: Literal["spynet", "dis"] = "spynet",
+        dis_finest_scale: int = 1,
         official_quirks: bool = False,
         scale: int = 4,
     ) -> None:
@@ -202,7 +204,7 @@ class HiRN(VSRModel):
         self.mid_channels = mid_channels
         self.official_quirks = official_quirks
         c = mid_channels
-        self.spynet: nn.Module = SPyNet() if flow == "spynet" else DISFlow()
+        self.spynet: nn.Module = SPyNet() if flow == "spynet" else DISFlow(finest_scale=dis_finest_scale)
         self.feat_extract = ConvResidualBlocks(3, c, extract_blocks)
         self.deform_align = nn.ModuleDict()
         self.backbone = nn.ModuleDict()

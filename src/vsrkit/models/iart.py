@@ -17,7 +17,7 @@ Official quirk: ``IART.__init__`` builds the four SwinIRFM branches only when CU
 the official model built on a CPU-only machine has 1,890,487 parameters; counts taken that way are
 not the model's.
 
-* ``conv_first`` 3→E gives the spatial features; SPyNet (or frozen DIS) flows between neighbours;
+* ``conv_first`` 3→E gives the spatial features; SPyNet (or frozen DIS; ``dis_finest_scale=0`` at full LR resolution) flows between neighbours;
 * four branches in sequence, backward_1 → forward_1 → backward_2 → forward_2; each branch's
   "current" feature is the previous branch's output (spatial → b1 → f1 → b2);
 * step ``t`` of a branch: ``cond_n1 = ImplicitWarp(prop[t-1], current[t], flow_n1)``,
@@ -351,6 +351,7 @@ class IART(VSRModel):
         hr_channels: int = 64,
         pe_temperature: float = 0.01,
         flow: Literal["spynet", "dis"] = "spynet",
+        dis_finest_scale: int = 1,
         use_checkpoint: bool = False,
         unused_layers: bool = True,
         lr_skip: Literal["bilinear", "bicubic"] = "bilinear",
@@ -368,7 +369,7 @@ class IART(VSRModel):
         self.scale = scale
         self.embed_dim = embed_dim
         self.lr_skip = lr_skip
-        self.spynet: nn.Module = SPyNet() if flow == "spynet" else DISFlow()
+        self.spynet: nn.Module = SPyNet() if flow == "spynet" else DISFlow(finest_scale=dis_finest_scale)
         self.conv_first = nn.Conv2d(3, embed_dim, 3, 1, 1)
         window = (window_frames, window_size, window_size)
         self.swin_backbone = nn.ModuleDict({
