@@ -6,7 +6,7 @@ and 0 (flow at full LR resolution), alternating in one process on the same LR cl
 
 The clip is degraded with ``bi`` (×4) and the model runs on the whole LR clip (bf16 autocast on the
 CPU, as ``vsrkit upscale``). Prints frames/s of each setting per repeat, the time DIS itself takes
-per frame, and the ratio of the two settings' model times.
+per flow (two per frame), and the ratio of the two settings' model times.
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from vsrkit.data.corpus import DEBIAN_PHOTOS, _debian_package, _photo_array, default_cache_dir
 from vsrkit.data.motion import MotionRange, synthesize
+from vsrkit.io.frames import write_uint8_sequence
 
 PACKAGE = "plasma-workspace-wallpapers"
 HELD_OUT = ("Autumn", "Path", "FallenLeaf", "BytheWater", "ColdRipple", "Kite")
@@ -40,9 +40,7 @@ def main() -> None:
         frames = synthesize(photo, np.random.default_rng([args.seed, i]), t_len=args.frames, size=args.size,
                             motion=motion)
         folder = args.out / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for t, frame in enumerate(frames):
-            Image.fromarray(frame).save(folder / f"{t:08d}.png")
+        write_uint8_sequence(folder, frames)
         print(f"{folder}: {len(frames)} frames of {args.size}x{args.size}")
 
 

@@ -13,21 +13,16 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from vsrkit.data.corpus import default_cache_dir
 from vsrkit.data.motion import MotionRange, synthesize
-from vsrkit.data.printed import VAL_FONT_PACKAGES, fetch_fonts, render_page
+from vsrkit.data.printed import VAL_FONT_PACKAGES, detail_level, fetch_fonts, render_page
+from vsrkit.io.frames import write_uint8_sequence
 
 # Training builds use seed 0 (``prepare_printed``); this one is far from any seed a config would pick.
 VAL_SEED = 7_000_001
-# Mean absolute horizontal luma difference (8-bit levels) a validation clip's first frame must reach.
+# The detail_level a validation clip's first frame must reach.
 MIN_DETAIL = 1.0
-
-
-def _detail(frame: np.ndarray) -> float:
-    luma = frame.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    return float(np.abs(np.diff(luma, axis=1)).mean())
 
 
 def main() -> None:
@@ -45,12 +40,10 @@ def main() -> None:
         for attempt in range(50):
             frames = synthesize(page, np.random.default_rng([VAL_SEED, 1000 + i, attempt]), t_len=args.frames,
                                 size=args.size, motion=MotionRange(jitter=2.0))
-            if _detail(frames[0]) >= MIN_DETAIL:
+            if detail_level(frames[0]) >= MIN_DETAIL:
                 break
         folder = args.out / f"page{i}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for t, frame in enumerate(frames):
-            Image.fromarray(frame).save(folder / f"{t:08d}.png")
+        write_uint8_sequence(folder, frames)
         print(f"{folder}: {len(frames)} frames of {args.size}x{args.size}")
 
 

@@ -24,9 +24,9 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from vsrkit.data.corpus import _debian_package, _downscale_uint8, default_cache_dir
+from vsrkit.io.frames import write_uint8_sequence
 
 # name: (kind, package, file inside the package, first frame, frames, HR crop (h, w) or None)
 CLIPS = {
@@ -86,9 +86,7 @@ def main() -> None:
             frames = frames[:, top : top + crop[0], left : left + crop[1]]
         h, w = frames.shape[1] // 4 * 4, frames.shape[2] // 4 * 4
         folder = args.out / name
-        folder.mkdir(parents=True, exist_ok=True)
-        for t, frame in enumerate(frames[:, :h, :w]):
-            Image.fromarray(frame).save(folder / f"{t:08d}.png")
+        write_uint8_sequence(folder, frames[:, :h, :w])
         print(f"{folder}: {len(frames)} frames of {w}x{h}")
 
 

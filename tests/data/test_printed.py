@@ -10,7 +10,7 @@ import pytest
 
 from vsrkit.data import printed
 from vsrkit.data.dataset import SampleSpec, TrainDataset
-from vsrkit.data.printed import font_files, prepare_printed, render_page
+from vsrkit.data.printed import detail_level, font_files, prepare_printed, render_page
 from vsrkit.engine.config import load_config
 from vsrkit.engine.train import build_sources
 from vsrkit.errors import VsrkitError
@@ -25,11 +25,6 @@ def fonts(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return printed.fetch_fonts(tmp_path_factory.mktemp("debs"), ("fonts-dejavu-core",))
 
 
-def _detail(page: np.ndarray) -> float:
-    luma = page.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
-    return float(np.abs(np.diff(luma, axis=1)).mean())
-
-
 def test_pages_are_deterministic_distinct_and_detailed(fonts: list[Path]) -> None:
     a = render_page(fonts, np.random.default_rng([0, 1]), size=192)
     assert a.shape == (192, 192, 3) and a.dtype == np.uint8
@@ -37,7 +32,7 @@ def test_pages_are_deterministic_distinct_and_detailed(fonts: list[Path]) -> Non
     b = render_page(fonts, np.random.default_rng([0, 2]), size=192)
     assert not np.array_equal(a, b)
     # Text and patterns, not a blank sheet: a flat page scores 0, its lighting gradient well under 0.1.
-    assert min(_detail(a), _detail(b)) > 0.5
+    assert min(detail_level(a), detail_level(b)) > 0.5
 
 
 def test_font_files_needs_fonts(tmp_path: Path) -> None:

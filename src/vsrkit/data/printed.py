@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from ..errors import VsrkitError
 from ..io.jsonfile import write_json
 from ..layers.resize import imresize
+from .corpus import _debian_package
 
 TRAIN_FONT_PACKAGES = (
     "fonts-dejavu-core", "fonts-urw-base35", "fonts-freefont-ttf", "fonts-open-sans",
@@ -63,9 +64,14 @@ def font_files(roots: list[Path]) -> list[Path]:
 
 def fetch_fonts(dest: Path, packages: tuple[str, ...]) -> list[Path]:
     """Font files of Debian ``packages``, extracted under ``dest`` (once)."""
-    from .corpus import _debian_package
-
     return font_files([_debian_package(dest, p) for p in packages])
+
+
+def detail_level(frame: np.ndarray) -> float:
+    """Mean absolute horizontal difference of a uint8 ``(H, W, 3)`` frame's luma, in 8-bit levels:
+    0 for a flat sheet, well under 0.1 for its lighting gradient, a few levels for text."""
+    luma = frame.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    return float(np.abs(np.diff(luma, axis=1)).mean())
 
 
 def _word(rng: np.random.Generator) -> str:

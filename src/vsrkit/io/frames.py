@@ -185,6 +185,14 @@ def to_uint8(frame: Tensor) -> np.ndarray:
     return arr.permute(1, 2, 0).cpu().numpy()
 
 
+def write_uint8_sequence(folder: str | Path, frames: np.ndarray) -> None:
+    """Write uint8 ``(T, H, W, 3)`` frames as ``folder/00000000.png`` ... (the folder is created)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for t, frame in enumerate(frames):
+        Image.fromarray(frame).save(folder / f"{t:08d}.png")
+
+
 def write_image(path: str | Path, frame: Tensor, *, bits: int = 8) -> None:
     """Write a PNG of a ``(1|3, H, W)`` frame in [0, 1] (grayscale for one channel).
 
