@@ -181,3 +181,35 @@ def test_dis_finest_scale_reaches_the_flow_and_survives_growth_single_cell_and_s
     save_weights(fine, tmp_path / "fine.safetensors")
     loaded = create_model("rlsp-bi-dis-7-48", weights=tmp_path / "fine.safetensors", filters=8)
     assert loaded.flow.finest_scale == 0
+
+
+@pytest.mark.parametrize("view", ["transpose", "rot90-ccw"])
+def test_backward_view_runs_the_backward_cell_on_the_turned_clip(view: str, tmp_path) -> None:
+    """Unaligned: exactly the RLSP forward, plus the RLSP on the time-reversed clip seen in the view,
+    mapped back; averaged. Aligned: the backward cell gets the shared flows turned with the view, not
+    flows re-estimated on it (tests/layers/test_views.py shows the turned flow is the same motion)."""
+    from vsrkit.layers.views import VIEWS, from_view, to_view
+
+    torch.manual_seed(6)
+    uni = RLSP(filters=8, value_range=1.0).eval()
+    bi = BidirectionalRLSP(filters=8, value_range=1.0, align="none", fusion_layers=0, tied=True,
+                           backward_view=view).eval()
+    bi.start_from_unidirectional(uni)
+    clip = _shifted_clip(dx=1, t_len=4, h=24, w=32)
+    with torch.no_grad():
+        backward = from_view(uni(to_view(clip.flip(1), VIEWS[view])).flip(1), VIEWS[view])
+        torch.testing.assert_close(bi(clip), (uni(clip) + backward) / 2, rtol=0, atol=1e-6)
+    aligned = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, fusion_layers=0, tied=True,
+                           backward_view=view).eval()
+    plain_view = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, fusion_layers=0, tied=True).eval()
+    plain_view.load_state_dict(aligned.state_dict())
+    panned = _shifted_clip(dx=1, t_len=4, h=24, w=32)
+    with torch.no_grad():
+        assert not torch.equal(aligned(panned), plain_view(panned))
+    save_weights(aligned, tmp_path / "view.safetensors")
+    loaded = create_model("rlsp-bi-dis-7-48", weights=tmp_path / "view.safetensors", filters=8).eval()
+    assert loaded.backward_view == VIEWS[view]
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(panned), aligned(panned), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="backward_view"):
+        BidirectionalRLSP(backward_view="rot45")

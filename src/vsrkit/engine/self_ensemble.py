@@ -13,18 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
 from torch import Tensor
 
 from ..errors import VsrkitError
+from ..layers.views import VIEWS, from_view, to_view
 from ..models.base import StreamingVSRModel, VSRModel
 
-# (transpose, flip rows, flip columns); the first n of them make an n-view ensemble. Two views add
-# the horizontal mirror, four all flips, eight also the transposes: the dihedral group of the square.
-_VIEWS: tuple[tuple[bool, bool, bool], ...] = (
-    (False, False, False), (False, False, True), (False, True, False), (False, True, True),
-    (True, False, False), (True, False, True), (True, True, False), (True, True, True),
-)
+# The first n views (vsrkit.layers.views.VIEWS, in order) make an n-view ensemble.
+_VIEWS = tuple(VIEWS.values())
 ENSEMBLE_SIZES = (1, 2, 4, 8)
 # Degradations that keep the top-left HR pixel of every S x S block ([0::S, 0::S]). A mirrored view
 # of such LR is the mirrored HR sampled at the other corner: LR'[i] is HR'[S i + S - 1], so a model
@@ -33,39 +29,6 @@ ENSEMBLE_SIZES = (1, 2, 4, 8)
 # every mirrored axis is moved by S - 1 pixels (the last S - 1 rows or columns repeat the edge).
 # Transposes keep the corner; bicubic (`bi`) is centred and symmetric and needs no shift.
 CORNER_SAMPLED = frozenset({"bd", "gauss1.5", "mrvsr", "mrvsr-qsv"})
-
-
-def _to_view(x: Tensor, view: tuple[bool, bool, bool]) -> Tensor:
-    transpose, flip_rows, flip_cols = view
-    if transpose:
-        x = x.transpose(-1, -2)
-    if flip_rows:
-        x = x.flip(-2)
-    if flip_cols:
-        x = x.flip(-1)
-    # Contiguous, since OpenCV (the DIS flow inside aligned models) refuses strided arrays.
-    return x.contiguous()
-
-
-def _advance(x: Tensor, dim: int, pixels: int) -> Tensor:
-    """``x`` sampled ``pixels`` further along ``dim``, the edge repeated at the end."""
-    if pixels == 0:
-        return x
-    size = x.shape[dim]
-    edge = x.narrow(dim, size - 1, 1).expand(*[pixels if d == dim % x.ndim else -1 for d in range(x.ndim)])
-    return torch.cat([x.narrow(dim, pixels, size - pixels), edge], dim=dim)
-
-
-def _from_view(x: Tensor, view: tuple[bool, bool, bool], phase: int = 0) -> Tensor:
-    """Map a view's output back; ``phase``: HR pixels a mirrored axis is off by (see CORNER_SAMPLED)."""
-    transpose, flip_rows, flip_cols = view
-    if flip_cols:
-        x = _advance(x.flip(-1), -1, phase)
-    if flip_rows:
-        x = _advance(x.flip(-2), -2, phase)
-    if transpose:
-        x = x.transpose(-1, -2)
-    return x
 
 
 def _phase(model: VSRModel) -> int:
@@ -94,7 +57,7 @@ class _ClipEnsemble(VSRModel):
     def forward(self, lr: Tensor) -> Tensor:
         total = None
         for view in self.views:
-            out = _from_view(self.model(_to_view(lr, view)), view, self.phase)
+            out = from_view(self.model(to_view(lr, view)), view, self.phase)
             total = out if total is None else total + out
         assert total is not None
         return total / len(self.views)
@@ -104,8 +67,8 @@ class _ClipEnsemble(VSRModel):
         total = None
         new_carry = []
         for view, view_carry in zip(self.views, carry or [None] * len(self.views)):
-            out, view_carry = self.model.run_chunk(_to_view(lr, view), view_carry, first, stop)
-            out = _from_view(out, view, self.phase)
+            out, view_carry = self.model.run_chunk(to_view(lr, view), view_carry, first, stop)
+            out = from_view(out, view, self.phase)
             total = out if total is None else total + out
             new_carry.append(view_carry)
         assert total is not None
@@ -122,14 +85,14 @@ class _StreamingEnsemble(StreamingVSRModel):
         _copy_contract(self, model, views)
 
     def initial_state(self, frame: Tensor) -> list[Any]:
-        return [self.model.initial_state(_to_view(frame, view)) for view in self.views]
+        return [self.model.initial_state(to_view(frame, view)) for view in self.views]
 
     def step(self, window: Tensor, state: list[Any]) -> tuple[Tensor, list[Any]]:
         total = None
         new_state = []
         for view, view_state in zip(self.views, state):
-            out, view_state = self.model.step(_to_view(window, view), view_state)
-            out = _from_view(out, view, self.phase)
+            out, view_state = self.model.step(to_view(window, view), view_state)
+            out = from_view(out, view, self.phase)
             total = out if total is None else total + out
             new_state.append(view_state)
         assert total is not None
