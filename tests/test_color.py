@@ -4,7 +4,14 @@ import pytest
 import torch
 from av.video.reformatter import ColorRange, Colorspace
 
-from vsrkit.color import LUMA_TO_RGB_GAIN, VIDEO_MATRICES, chroma_to_rgb, rgb_to_ycbcr, rgb_to_yuv420, ycbcr_to_rgb
+from vsrkit.color import (
+    LUMA_TO_RGB_GAIN,
+    VIDEO_MATRICES,
+    chroma_to_rgb,
+    rgb_to_ycbcr,
+    rgb_to_yuv420,
+    ycbcr_to_rgb,
+)
 from vsrkit.layers.resize import imresize
 
 

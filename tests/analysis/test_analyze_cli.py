@@ -48,9 +48,11 @@ def test_quasistatic_then_analyses(tmp_path: Path) -> None:
 
 
 def test_user_errors_exit_2_and_leave_nothing(tmp_path: Path) -> None:
-    from vsrkit.cli.main import main
-    import pytest
     import sys
+
+    import pytest
+
+    from vsrkit.cli.main import main
 
     for argv in (
         ["make-quasistatic", str(tmp_path / "missing.png"), str(tmp_path / "out")],

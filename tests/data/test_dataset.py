@@ -11,7 +11,14 @@ from PIL import Image
 
 from vsrkit.data.dataset import IterationBatchSampler, Photo, SampleSpec, Source, TrainDataset
 from vsrkit.data.motion import MotionRange, _sway_field, synthesize
-from vsrkit.data.sources import ArraySequence, Clip, FolderSequence, frame_folder_clips, reds_clips, vimeo_clips
+from vsrkit.data.sources import (
+    ArraySequence,
+    Clip,
+    FolderSequence,
+    frame_folder_clips,
+    reds_clips,
+    vimeo_clips,
+)
 from vsrkit.errors import InputError, VsrkitError
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from _train_utils import make_clip, tiny_config
+
 from vsrkit.engine.config import config_from_dict
 from vsrkit.engine.train import load_checkpoint, train
 

@@ -11,7 +11,7 @@ from vsrkit.metrics.long_sequence import long_sequence_summary, mean_summaries
 def _official(values: list[float]) -> tuple[float, float, float]:
     # The official list holds outputs 1..N-2; First = L[2:52], All = L[2:-2], Last = L[-52:-2].
     lst = values[1:-1]
-    mean = lambda v: sum(v) / len(v)  # noqa: E731
+    mean = lambda v: sum(v) / len(v)
     return mean(lst[2:52]), mean(lst[2:-2]), mean(lst[-52:-2])
 
 

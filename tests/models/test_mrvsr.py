@@ -16,7 +16,7 @@ def test_parameter_counts_and_submodule_sizes() -> None:
     assert count_parameters("rfs3") == 766_864
     with torch.device("meta"):
         m = create_model("mrvsr", pretrained=False)
-    size = lambda mods: sum(p.numel() for mod in mods for p in mod.parameters())  # noqa: E731
+    size = lambda mods: sum(p.numel() for mod in mods for p in mod.parameters())
     assert size([m.xi]) == 305_664
     assert size([m.phi0, m.phi1]) == 442_624
     assert size([m.psi, m.psi_out]) == 461_072

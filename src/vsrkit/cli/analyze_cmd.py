@@ -28,7 +28,7 @@ def _check_out(path: Path | None, option: str) -> None:
         raise InputError(path, f"{option} must be a file path, not a folder")
 
 
-def load_model_spec(spec: str, weights: Path | None = None):  # noqa: ANN201 - VSRModel
+def load_model_spec(spec: str, weights: Path | None = None):
     """A preset name (optionally with ``weights``) or a vsrkit safetensors file."""
     from ..models import create_model, list_models
     from ..weights.io import load_model

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,14 +13,14 @@ def register(app: typer.Typer) -> None:
     def train_command(
         config: Annotated[Path, typer.Argument(help="YAML training config (see configs/).")],
         overrides: Annotated[
-            Optional[list[str]], typer.Argument(help="Overrides as key.path=value, e.g. optim.lr=2e-4.")
+            list[str] | None, typer.Argument(help="Overrides as key.path=value, e.g. optim.lr=2e-4.")
         ] = None,
         resume: Annotated[
-            Optional[str],
+            str | None,
             typer.Option("--resume", help="Checkpoint to continue from, or 'auto' for RUN_DIR/checkpoints/last.pt."),
         ] = None,
         stop_at: Annotated[
-            Optional[int],
+            int | None,
             typer.Option("--stop-at", help="Checkpoint and stop at this iteration (resume later with --resume)."),
         ] = None,
         print_config: Annotated[

@@ -35,8 +35,16 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..errors import InputError, VsrkitError
+from ..io.frames import (
+    IMAGE_SUFFIXES,
+    commit_dir,
+    list_frames,
+    read_image,
+    staging_dir,
+    to_tensor,
+    write_image,
+)
 from ..io.jsonfile import write_json
-from ..io.frames import IMAGE_SUFFIXES, commit_dir, list_frames, read_image, staging_dir, to_tensor, write_image
 from ..layers.resize import imresize
 
 

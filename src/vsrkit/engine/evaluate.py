@@ -23,12 +23,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .device import resolve_device
 from ..degradations import get_degradation
 from ..errors import VsrkitError
 from ..io.frames import check_sequence, commit_dir, list_sequences, read_sequence, staging_dir, write_image
 from ..metrics import get_protocol
 from ..models.base import VSRModel
+from .device import resolve_device
 
 
 def run_model(model: VSRModel, lr: Tensor) -> Tensor:

@@ -267,7 +267,7 @@ class _StopFlag:
     def _handle(self, signum: int, _frame: Any) -> None:
         self.signal = signum
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
