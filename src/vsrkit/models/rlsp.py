@@ -235,7 +235,7 @@ class BidirectionalRLSP(VSRModel):
     ``backward_view`` (a name from :data:`vsrkit.layers.views.VIEWS`) runs the backward cell on the
     clip flipped or transposed that way, with the shared flows turned to match, and maps its output
     back: the two estimates then differ in how the cell's kernels meet the image as well as in time,
-    and their mean is better at no extra cost (+0.05 dB on validation for ``default``; MODEL_CARD.md).
+    and their mean is better with no extra computation (+0.05 dB on validation for ``default``; MODEL_CARD.md).
     Views that mirror an axis assume centred LR sampling (``bi``): for corner-sampled degradations
     (``gauss1.5``, ``bd``) their output would be off by ``scale - 1`` HR pixels, so use ``identity``
     or ``transpose`` there.
