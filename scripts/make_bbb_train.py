@@ -21,6 +21,7 @@ looks at any validation or test score.
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,7 @@ def _shot_cuts(path: Path) -> list[int]:
 
 def _segments(cuts: list[int], frames: int, min_shot: int) -> list[int]:
     starts = []
-    for begin, end in zip(cuts[:-1], cuts[1:], strict=True):
+    for begin, end in itertools.pairwise(cuts):
         begin, end = max(begin, FIRST), min(end, END)
         if end - begin >= min_shot:
             starts.append(begin + (end - begin - frames) // 2)
