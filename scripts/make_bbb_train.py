@@ -21,7 +21,6 @@ looks at any validation or test score.
 from __future__ import annotations
 
 import argparse
-import itertools
 from pathlib import Path
 
 import numpy as np
@@ -35,31 +34,36 @@ from vsrkit.data.corpus import _downscale_uint8, default_cache_dir
 FIRST, END = 2400, 11757  # after the last validation shot (2154-2193, cut at 2394); end credits from 11757
 
 
-def _shot_cuts(path: Path) -> list[int]:
+def _shot_segments(path: Path, frames: int, min_shot: int) -> dict[int, np.ndarray]:
+    """{first frame: (frames, H, W, 3) RGB} of the middle ``frames`` of each shot of ``min_shot`` or more frames in
+    [FIRST, END), in one decoding pass (a shot's frames are held until its end is known: at most ~500 at 720p)."""
     import cv2
 
     capture = cv2.VideoCapture(str(path))
-    cuts, previous, index = [0], None, 0
-    while True:
+    segments: dict[int, np.ndarray] = {}
+    shot: list[np.ndarray] = []  # frames of the current shot from max(its first frame, FIRST)
+    previous, index = None, 0
+
+    def close_shot(end: int) -> None:
+        begin = end - len(shot)
+        if len(shot) >= min_shot:
+            first = begin + (len(shot) - frames) // 2
+            segments[first] = np.stack(shot[first - begin:first - begin + frames])
+        shot.clear()
+
+    while index < END:
         ok, frame = capture.read()
         if not ok:
-            break
+            raise SystemExit(f"{path}: ended at frame {index}")
         thumb = cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (64, 36), interpolation=cv2.INTER_AREA)
         thumb = thumb.astype(np.float32)
         if previous is not None and np.abs(thumb - previous).mean() > 20:
-            cuts.append(index)
+            close_shot(index)
+        if index >= FIRST:
+            shot.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
         previous, index = thumb, index + 1
-    cuts.append(index)
-    return cuts
-
-
-def _segments(cuts: list[int], frames: int, min_shot: int) -> list[int]:
-    starts = []
-    for begin, end in itertools.pairwise(cuts):
-        begin, end = max(begin, FIRST), min(end, END)
-        if end - begin >= min_shot:
-            starts.append(begin + (end - begin - frames) // 2)
-    return starts
+    close_shot(END)
+    return segments
 
 
 def main() -> None:
@@ -68,24 +72,11 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=32, help="frames per shot")
     parser.add_argument("--min-shot", type=int, default=48, help="shorter shots are skipped")
     args = parser.parse_args()
-    import cv2
-
     film = _moviepy_film(default_cache_dir() / "pypi")
-    starts = _segments(_shot_cuts(film), args.frames, args.min_shot)
-    print(f"{film}: {len(starts)} shots of >= {args.min_shot} frames in {FIRST}-{END - 1}")
-    capture = cv2.VideoCapture(str(film))
-    wanted = {t: s for s in starts for t in range(s, s + args.frames)}
-    clips: dict[int, list[np.ndarray]] = {s: [] for s in starts}
-    index = 0
-    while index <= max(wanted):
-        ok, frame = capture.read()
-        if not ok:
-            raise SystemExit(f"{film}: ended at frame {index}")
-        if index in wanted:
-            clips[wanted[index]].append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        index += 1
-    for start, frames in clips.items():
-        _write_clip(args.out / f"shot_{start:05d}", _downscale_uint8(np.stack(frames), 2))
+    segments = _shot_segments(film, args.frames, args.min_shot)
+    print(f"{film}: {len(segments)} shots of >= {args.min_shot} frames in {FIRST}-{END - 1}")
+    for first, frames in segments.items():
+        _write_clip(args.out / f"shot_{first:05d}", _downscale_uint8(frames, 2))
 
 
 if __name__ == "__main__":
