@@ -54,7 +54,9 @@ def main() -> None:
     meta = read_metadata(source_file) if source_file is not None else {}
     extra = {k: meta[k] for k in ("recipe", "metrics", "licence") if k in meta}
     cells = "one cell run both ways is" if args.tied else "both cells are"
-    extra["composition"] = (f"{cells} {args.source} ({Path(source_file).name if source_file else 'random'}); "
+    # A file given on the command line is named as given (its run folder tells which run); a preset's by its name.
+    where = str(args.weights) if args.weights else (Path(source_file).name if source_file else "random")
+    extra["composition"] = (f"{cells} {args.source} ({where}); "
                             + ("forward and backward runs averaged" if args.fusion_layers == 0
                                else "fusion net to be trained, its last conv zero"))
     if "composition" in meta:  # the source is itself a shipped bidirectional model: say what it was
