@@ -89,7 +89,7 @@ def test_batch_sampler_splits_the_global_batch_across_ranks() -> None:
     ranks = [list(IterationBatchSampler(6, start_iteration=2, iterations=5, rank=r, world_size=3)) for r in range(3)]
     assert single[0] == list(range(12, 18)) and len(single) == 3
     for it in range(3):
-        assert sum((ranks[r][it] for r in range(3)), []) == single[it]
+        assert [i for r in range(3) for i in ranks[r][it]] == single[it]
     with pytest.raises(VsrkitError, match="not divisible"):
         IterationBatchSampler(5, start_iteration=0, iterations=1, world_size=2)
 

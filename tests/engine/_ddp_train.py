@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+from pathlib import Path
 
 import torch
 
@@ -11,5 +12,5 @@ from vsrkit.engine.train import train
 
 cfg_path, out_dir = sys.argv[1], sys.argv[2]
 torch.set_num_threads(1)
-result = train(config_from_dict(json.loads(open(cfg_path).read())), log=lambda *_: None)
+result = train(config_from_dict(json.loads(Path(cfg_path).read_text())), log=lambda *_: None)
 torch.save(result.model.state_dict(), os.path.join(out_dir, f"rank{os.environ['RANK']}.pt"))

@@ -14,10 +14,10 @@ from vsrkit.models import davsr as davsr_module
 from vsrkit.models._registry import build_model
 from vsrkit.models.davsr import DAVSR, HyPaNet, parameter_breakdown
 
-SMALL = dict(
-    mid_channels=8, num_extract_blocks=1, num_propagation_blocks=1, num_reconstruction_blocks=1,
-    deform_groups=4, hr_channels=8, flow="spynet", interpolation="linear",
-)
+SMALL = {
+    "mid_channels": 8, "num_extract_blocks": 1, "num_propagation_blocks": 1, "num_reconstruction_blocks": 1,
+    "deform_groups": 4, "hr_channels": 8, "flow": "spynet", "interpolation": "linear",
+}
 
 
 def test_full_preset_parameter_count_and_breakdown() -> None:

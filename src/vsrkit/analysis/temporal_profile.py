@@ -36,7 +36,7 @@ class ProfileCollector:
         y = output[0] if output.shape[0] == 1 else rgb_to_y(output)[0]
         gt = rgb_to_y(target)[0]
         mid = y.shape[0] // 2
-        width = max(1, int(round(y.shape[1] * self.fraction)))
+        width = max(1, round(y.shape[1] * self.fraction))
         self.rows.append(y[mid, :width].clamp(0, 1).numpy().astype(np.float64))
         self.target_rows.append(gt[mid, :width].numpy().astype(np.float64))
 

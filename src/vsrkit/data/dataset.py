@@ -61,7 +61,7 @@ class SampleSpec:
     transpose: bool = True
     reverse: bool = True
     max_interval: int = 1
-    motion: MotionRange = MotionRange()
+    motion: MotionRange = field(default_factory=MotionRange)
 
 
 class TrainDataset(Dataset):

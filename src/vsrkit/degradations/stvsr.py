@@ -147,7 +147,7 @@ def reds_clip_pairs(orig_root: str | Path, lr_root: str | Path) -> list[tuple[st
     hr = {p.name: p for p in orig_root.iterdir() if p.is_dir() and not p.name.startswith(".")}
     lr = {p.name: p for p in lr_root.iterdir() if p.is_dir() and not p.name.startswith(".")}
     if set(hr) != set(lr):
-        only = sorted(set(hr) ^ set(lr))[0]
+        only = min(set(hr) ^ set(lr))
         where = orig_root if only in hr else lr_root
         raise InputError(where / only, "clip has no counterpart in the other REDS folder")
     if not hr:

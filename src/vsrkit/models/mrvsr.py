@@ -66,7 +66,7 @@ class MRVSR(StreamingVSRModel):
         if srnl_target is None:
             self.phi0, self.phi1 = _conv(f, f), _conv(2 * f, f)
         else:
-            sn = dict(target=srnl_target, size=srnl_size, iterations=srnl_iterations)
+            sn = {"target": srnl_target, "size": srnl_size, "iterations": srnl_iterations}
             self.phi0 = SpectralNormConv2d(f, f, 3, **sn)
             self.phi1 = SpectralNormConv2d(2 * f, f, 3, **sn)
         self.psi = nn.ModuleList([_conv(2 * f, f), _conv(f, f)])
