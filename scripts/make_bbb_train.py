@@ -1,6 +1,6 @@
 """Build a training source of vegetation under motion from Big Buck Bunny: one short segment from each shot
 of the film in frames 2400-11756, away from every shot of `foliage_val` (frames 60-329 and 2154-2193 of
-this film; `skv_bbb` is frames ~1145-1276), and before the end credits.
+this film; `skv_bbb` matches frames ~1145-1276 by thumbnail comparison), and before the end credits.
 
     python scripts/make_bbb_train.py        # -> data_cache/bbb_train/shot_NNNNN/00000000.png ...
 
@@ -31,7 +31,7 @@ from make_real_val import _write_clip
 
 from vsrkit.data.corpus import _downscale_uint8, default_cache_dir
 
-FIRST, END = 2400, 11757  # after the last validation shot (2154-2193, cut at 2394); end credits from 11757
+FIRST, END = 2400, 11757  # past the last validation shot (2154-2193) and the shot after it (to 2394); credits from 11757
 
 
 def _shot_segments(path: Path, frames: int, min_shot: int) -> dict[int, np.ndarray]:
