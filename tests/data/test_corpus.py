@@ -39,3 +39,46 @@ def test_pypi_file_names_the_missing_member(tmp_path: Path, monkeypatch: pytest.
     with pytest.raises(KeyError, match="pkg/data/clip.mp4"):
         corpus.pypi_file(tmp_path, "pkg==1.0", "pkg/data/clip.mp4")
     assert not (tmp_path / "pkg-1.0" / "pkg/data/clip.mp4").exists()
+
+
+def _source_tarball(folder: Path, name: str, members: dict[str, bytes]) -> tuple[Path, str]:
+    import hashlib
+    import io
+    import tarfile
+
+    path = folder / name
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:xz") as tf:
+        for member, payload in members.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(payload)
+            tf.addfile(info, io.BytesIO(payload))
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_debian_source_file_downloads_once_checks_the_digest_and_extracts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served, sha = _source_tarball(tmp_path / "pool", "pkg_1.0.orig.tar.xz", {"pkg-1.0/media/clip.mp4": b"frames"})
+    urls: list[str] = []
+
+    def urlopen(url: str, timeout: float):
+        urls.append(url)
+        return served.open("rb")
+
+    monkeypatch.setattr(corpus.urllib.request, "urlopen", urlopen)
+    cache = tmp_path / "cache"
+    first = corpus.debian_source_file(cache, "p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/media/clip.mp4")
+    second = corpus.debian_source_file(cache, "p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/media/clip.mp4")
+    assert first == second and first.read_bytes() == b"frames"
+    assert urls == ["http://deb.debian.org/debian/pool/p/pkg/pkg_1.0.orig.tar.xz"]
+    assert not list(cache.glob("*.part"))
+
+
+def test_debian_source_file_rejects_a_changed_tarball_and_a_missing_member(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    _, sha = _source_tarball(cache, "pkg_1.0.orig.tar.xz", {"pkg-1.0/a.mp4": b"a"})
+    with pytest.raises(corpus.VsrkitError, match="sha256"):
+        corpus.debian_source_file(cache, "p/pkg/pkg_1.0.orig.tar.xz", "0" * 64, "pkg-1.0/a.mp4")
+    with pytest.raises(corpus.VsrkitError, match="no file pkg-1.0/b.mp4"):
+        corpus.debian_source_file(cache, "p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/b.mp4")

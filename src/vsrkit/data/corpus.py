@@ -21,11 +21,14 @@ Vid4), used as HR one scale down.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
+import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -143,6 +146,39 @@ def debian_package(dest: Path, package: str) -> Path:
                 raise VsrkitError(f"apt-get download {package} failed: {run.stderr.strip()[:200]}")
             out.mkdir(parents=True, exist_ok=True)
             subprocess.run(["dpkg", "-x", str(debs[0]), str(out)], check=True)
+    return out
+
+
+def debian_source_file(dest: Path, pool_path: str, sha256: str, member: str) -> Path:
+    """``member`` of the Debian source tarball at ``pool_path`` (under ``http://deb.debian.org/debian/pool/``),
+    extracted to ``dest/<tarball name>/member``. The tarball is downloaded once and must match ``sha256``."""
+    tarball = dest / Path(pool_path).name
+    out = dest / (tarball.name + ".d") / member
+    if out.is_file():
+        return out
+    if not tarball.is_file():
+        dest.mkdir(parents=True, exist_ok=True)
+        part = tarball.with_name(tarball.name + ".part")
+        url = f"http://deb.debian.org/debian/pool/{pool_path}"
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response, part.open("wb") as f:
+                shutil.copyfileobj(response, f)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            raise VsrkitError(f"{url}: download failed ({exc})") from exc
+        part.replace(tarball)
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    if digest != sha256:
+        raise VsrkitError(f"{tarball}: sha256 {digest}, expected {sha256} (delete it to download again)")
+    with tarfile.open(tarball) as tf:
+        try:
+            inner = tf.extractfile(member)
+        except KeyError:
+            inner = None
+        if inner is None:
+            raise VsrkitError(f"{tarball}: no file {member}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(inner.read())
     return out
 
 
