@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 # scripts/ is on sys.path when run as a script
-from make_real_val import _write_clip
+from make_real_val import _read_frames, _write_clip
 
 from vsrkit.data.corpus import _downscale_uint8, debian_package, debian_source_file, default_cache_dir
 
@@ -72,24 +72,6 @@ def _clip_path(cache: Path, source: tuple[str, str, str] | str, member: str) -> 
     return debian_source_file(cache / "debs" / "src", pool_path, sha256, prefix + member)
 
 
-def _decode(path: Path, step: int) -> np.ndarray:
-    """Every ``step``-th frame of the video as ``(T, H, W, 3)`` RGB uint8 (OpenCV, as `real_val`)."""
-    import cv2
-
-    capture = cv2.VideoCapture(str(path))
-    frames, index = [], 0
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if index % step == 0:
-            frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        index += 1
-    if not frames:
-        raise SystemExit(f"{path}: no frames decoded")
-    return np.stack(frames)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=default_cache_dir() / "real_train")
@@ -97,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
     cache = default_cache_dir()
     for name, (source, member, step, segments) in CLIPS.items():
-        frames = _decode(_clip_path(cache, source, member), step)
+        frames = _read_frames(_clip_path(cache, source, member), step=step)
         if len(frames) < args.frames:
             raise SystemExit(f"{name}: {len(frames)} frames, fewer than --frames {args.frames}")
         starts = np.linspace(0, len(frames) - args.frames, segments).round().astype(int)

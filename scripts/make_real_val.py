@@ -33,7 +33,8 @@ CLIPS = {
 }
 
 
-def _read_frames(path: Path, first: int, count: int) -> np.ndarray:
+def _read_frames(path: Path, first: int = 0, count: int | None = None, step: int = 1) -> np.ndarray:
+    """``count`` frames (all to the end when None), every ``step``-th from frame ``first``, as RGB uint8."""
     # OpenCV, not vsrkit.data.sources.read_video_array (PyAV): the set was built, and every real_val
     # number in the model card measured, with these frames. Both decoders agree exactly on dog and
     # bikes; on the MPEG-2 city clip their YUV-to-RGB conversions differ by up to 22/255.
@@ -42,15 +43,15 @@ def _read_frames(path: Path, first: int, count: int) -> np.ndarray:
     capture = cv2.VideoCapture(str(path))
     frames = []
     index = 0
-    while len(frames) < count:
+    while count is None or len(frames) < count:
         ok, frame = capture.read()
         if not ok:
             break
-        if index >= first:
+        if index >= first and (index - first) % step == 0:
             frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
         index += 1
-    if len(frames) < count:
-        raise SystemExit(f"{path}: only {len(frames)} of {count} frames from frame {first}")
+    if (count is not None and len(frames) < count) or not frames:
+        raise SystemExit(f"{path}: only {len(frames)} of {count or 'any'} frames from frame {first}")
     return np.stack(frames)
 
 
