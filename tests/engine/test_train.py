@@ -137,6 +137,24 @@ def test_freeze_and_lr_multiplier(tmp_path: Path) -> None:
     assert not torch.equal(start["trunk.0.weight"], end["trunk.0.weight"])
 
 
+def test_module_frozen_for_the_whole_run(tmp_path: Path) -> None:
+    data = make_clip(tmp_path / "clip")
+    cfg = tiny_config(tmp_path, data, "run", iterations=3, ema=0.0)
+    cfg["optim"].update({"freeze": {"trunk": 3}})
+    start = train(config_from_dict({**cfg, "iterations": 1, "run_dir": str(tmp_path / "init")}),
+                  log=lambda *_: None).model.state_dict()
+    result = train(config_from_dict(cfg), log=lambda *_: None)
+    end = result.model.state_dict()
+    assert all(torch.equal(start[k], end[k]) for k in start if k.startswith("trunk."))
+    assert not torch.equal(start["output_head.weight"], end["output_head.weight"])  # moved after iteration 1
+    # Trained parameters are handed back trainable.
+    assert all(p.requires_grad for p in result.model.parameters())
+    # Resumed with more iterations, the frozen module trains again and the optimizer state still loads.
+    more = train(config_from_dict({**cfg, "iterations": 5}), resume="auto", log=lambda *_: None)
+    assert more.iteration == 5
+    assert not torch.equal(start["trunk.0.weight"], more.model.state_dict()["trunk.0.weight"])
+
+
 def test_dataloader_workers_do_not_change_the_result(tmp_path: Path) -> None:
     data = make_clip(tmp_path / "clip")
     runs = [train(config_from_dict(tiny_config(tmp_path, data, f"w{w}", iterations=3, **{"data.workers": w})),

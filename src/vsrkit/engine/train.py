@@ -349,6 +349,13 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
         model, name=cfg.optim.name, lr=cfg.optim.lr, betas=(cfg.optim.betas[0], cfg.optim.betas[1]),
         weight_decay=cfg.optim.weight_decay, lr_mult=cfg.optim.lr_mult, freeze=cfg.optim.freeze,
     )
+    # A module frozen for the whole run (e.g. trained cells under a new fusion net) needs no backward
+    # pass at all: without this its activations are kept and its gradients computed, then dropped.
+    # Its parameters stay in the optimizer, so a resume with more iterations finds the same groups.
+    frozen_throughout = [p for group in optimizer.param_groups if group["freeze_until"] >= cfg.iterations
+                         for p in group["params"]]
+    for p in frozen_throughout:
+        p.requires_grad_(False)
     schedule = CosineRestart(cfg.optim.lr, cfg.iterations, warmup=cfg.schedule.warmup,
                              periods=cfg.schedule.periods, restart_weights=cfg.schedule.restart_weights,
                              eta_min=cfg.schedule.eta_min)
@@ -512,6 +519,8 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
     if writer is not None:
         writer.close()
     finished = stopped_by is None and it >= cfg.iterations
+    for p in frozen_throughout:
+        p.requires_grad_(True)
     eval_model = ema.module if ema is not None else model
     if is_main and finished:
         export = Path(cfg.export)
