@@ -76,13 +76,14 @@ def test_plain_rlsp_weights_start_the_aligned_model(tmp_path) -> None:
         RLSP(align="raft")  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("fusion_layers", [0, 3])
-def test_bidirectional_starts_as_the_mean_of_both_directions(fusion_layers: int) -> None:
+@pytest.mark.parametrize(("fusion_layers", "fusion"), [(0, "add"), (3, "add"), (3, "blend")])
+def test_bidirectional_starts_as_the_mean_of_both_directions(fusion_layers: int, fusion: str) -> None:
     """Both cells copied from one RLSP, fusion zeroed or absent: exactly the RLSP run forward and run
     on the time-reversed clip, averaged; the shared flows are the ones each direction computes itself."""
     torch.manual_seed(2)
     uni = RLSP(filters=8, value_range=1.0, align="dis").eval()
-    bi = BidirectionalRLSP(filters=8, value_range=1.0, align="dis", fusion_layers=fusion_layers).eval()
+    bi = BidirectionalRLSP(filters=8, value_range=1.0, align="dis", fusion_layers=fusion_layers,
+                           fusion=fusion).eval()  # type: ignore[arg-type]
     bi.start_from_unidirectional(uni)
     if fusion_layers == 0:
         assert sum(p.numel() for p in bi.parameters()) == 2 * sum(p.numel() for p in uni.parameters())
@@ -90,6 +91,29 @@ def test_bidirectional_starts_as_the_mean_of_both_directions(fusion_layers: int)
     with torch.no_grad():
         expected = (uni(clip) + uni(clip.flip(1)).flip(1)) / 2
         torch.testing.assert_close(bi(clip), expected, rtol=0, atol=1e-6)
+
+
+def test_blend_fusion_stays_between_the_two_directions() -> None:
+    """``fusion="blend"`` with a trained-looking (random) fusion net: every output pixel lies between
+    the forward and the backward estimate, and training reaches the fusion net."""
+    torch.manual_seed(5)
+    uni = RLSP(filters=8, value_range=1.0, align="dis").eval()
+    bi = BidirectionalRLSP(filters=8, value_range=1.0, align="dis", fusion_layers=2, tied=True, fusion="blend")
+    bi.start_from_unidirectional(uni)
+    assert bi.fusion_out is not None
+    torch.nn.init.normal_(bi.fusion_out.weight, std=0.5)
+    clip = _shifted_clip(dx=1, t_len=4, h=24, w=32)
+    with torch.no_grad():
+        forward, backward = uni(clip), uni(clip.flip(1)).flip(1)
+        out = bi.eval()(clip)
+    low, high = torch.minimum(forward, backward), torch.maximum(forward, backward)
+    assert bool(((out >= low - 1e-6) & (out <= high + 1e-6)).all())
+    assert not torch.allclose(out, (forward + backward) / 2)
+    bi.train()(clip).mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in bi.fusion.parameters())
+    assert bi.fusion_out.weight.grad is not None and bi.fusion_out.weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="fusion"):
+        BidirectionalRLSP(fusion="max")  # type: ignore[arg-type]
 
 
 def test_tied_bidirectional_is_one_cell_run_both_ways(tmp_path) -> None:

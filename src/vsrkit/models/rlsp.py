@@ -232,6 +232,12 @@ class BidirectionalRLSP(VSRModel):
     can then only improve the cell itself, not make two cells lean on each other (two untied cells
     trained with a fusion net co-adapted and failed on real footage; MODEL_CARD.md).
 
+    ``fusion="blend"`` makes the fusion net weigh the two estimates per HR pixel instead of adding a
+    correction: ``y_b + sigmoid(w) * (y_f - y_b)``, a convex combination that can choose between what
+    the two directions saw but cannot draw texture of its own (the additive fusion, trained on fixed
+    cells, lost 0.1-0.5 dB on foliage; MODEL_CARD.md, "Session 15"). Its last conv also starts at
+    zero, i.e. at the mean.
+
     ``backward_view`` (a name from :data:`vsrkit.layers.views.VIEWS`) runs the backward cell on the
     clip flipped or transposed that way, with the shared flows turned to match, and maps its output
     back: the two estimates then differ in how the cell's kernels meet the image as well as in time,
@@ -265,8 +271,11 @@ class BidirectionalRLSP(VSRModel):
         tied: bool = False,
         dis_finest_scale: int = 1,
         backward_view: str = "identity",
+        fusion: Literal["add", "blend"] = "add",
     ) -> None:
         super().__init__()
+        if fusion not in ("add", "blend"):
+            raise ValueError(f"fusion must be 'add' or 'blend', got {fusion!r}")
         if backward_view not in VIEWS:
             raise ValueError(f"backward_view must be one of {', '.join(VIEWS)}, got {backward_view!r}")
         if fusion_layers < 0:
@@ -286,6 +295,7 @@ class BidirectionalRLSP(VSRModel):
         widths = [2 * filters] + [filters] * (fusion_layers - 1)
         self.fusion = nn.ModuleList([_conv(cin, filters) for cin in widths[:-1]])
         self.fusion_out = _conv(widths[-1], scale * scale) if fusion_layers else None
+        self.blend = fusion == "blend"
 
     def start_from_unidirectional(self, model: RLSP) -> None:
         """Copy a trained RLSP into both cells and zero the fusion's last conv: the output is then
@@ -381,7 +391,11 @@ class BidirectionalRLSP(VSRModel):
                 x = torch.cat([x_f, x_b], dim=1)
                 for conv in self.fusion:
                     x = conv_relu(conv, x)
-                y = y + depth_to_space_tf(fusion_out(x).to(y_f.dtype), self.scale) / self.value_range
+                fused = depth_to_space_tf(fusion_out(x).to(y_f.dtype), self.scale)
+                if self.blend:
+                    y = y_b + torch.sigmoid(fused) * (y_f - y_b)
+                else:
+                    y = y + fused / self.value_range
             results.append(y)
         return torch.stack(results, dim=1), state
 
