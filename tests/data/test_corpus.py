@@ -82,3 +82,29 @@ def test_debian_source_file_rejects_a_changed_tarball_and_a_missing_member(tmp_p
         corpus.debian_source_file(cache, "p/pkg/pkg_1.0.orig.tar.xz", "0" * 64, "pkg-1.0/a.mp4")
     with pytest.raises(corpus.VsrkitError, match="no file pkg-1.0/b.mp4"):
         corpus.debian_source_file(cache, "p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/b.mp4")
+
+
+def test_debian_source_file_retries_a_dropped_download_then_gives_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served, sha = _source_tarball(tmp_path / "pool", "pkg_1.0.orig.tar.xz", {"pkg-1.0/a.mp4": b"a"})
+    failures = [OSError("connection reset")]
+
+    def flaky(url: str, timeout: float):
+        if failures:
+            raise failures.pop()
+        return served.open("rb")
+
+    monkeypatch.setattr(corpus.urllib.request, "urlopen", flaky)
+    monkeypatch.setattr(corpus, "DOWNLOAD_RETRY_SECONDS", 0.0)
+    got = corpus.debian_source_file(tmp_path / "ok", "p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/a.mp4")
+    assert got.read_bytes() == b"a" and not failures
+
+    def down(url: str, timeout: float):
+        raise OSError("no route to host")
+
+    monkeypatch.setattr(corpus.urllib.request, "urlopen", down)
+    with pytest.raises(corpus.VsrkitError, match="download failed after 3 tries") as err:
+        corpus.debian_source_file(tmp_path / "down", "p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/a.mp4")
+    assert "\n" not in str(err.value)
+    assert not list((tmp_path / "down").glob("*"))

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -149,6 +150,10 @@ def debian_package(dest: Path, package: str) -> Path:
     return out
 
 
+DOWNLOAD_ATTEMPTS = 3
+DOWNLOAD_RETRY_SECONDS = 5.0
+
+
 def debian_source_file(dest: Path, pool_path: str, sha256: str, member: str) -> Path:
     """``member`` of the Debian source tarball at ``pool_path`` (under ``http://deb.debian.org/debian/pool/``),
     extracted to ``dest/<tarball name>/member``. The tarball is downloaded once and must match ``sha256``."""
@@ -160,12 +165,17 @@ def debian_source_file(dest: Path, pool_path: str, sha256: str, member: str) -> 
         dest.mkdir(parents=True, exist_ok=True)
         part = tarball.with_name(tarball.name + ".part")
         url = f"http://deb.debian.org/debian/pool/{pool_path}"
-        try:
-            with urllib.request.urlopen(url, timeout=60) as response, part.open("wb") as f:
-                shutil.copyfileobj(response, f)
-        except OSError as exc:
-            part.unlink(missing_ok=True)
-            raise VsrkitError(f"{url}: download failed ({exc})") from exc
+        # A mirror of the CDN can drop a connection: a few tries, waiting longer each time.
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            try:
+                with urllib.request.urlopen(url, timeout=60) as response, part.open("wb") as f:
+                    shutil.copyfileobj(response, f)
+                break
+            except OSError as exc:
+                part.unlink(missing_ok=True)
+                if attempt == DOWNLOAD_ATTEMPTS - 1:
+                    raise VsrkitError(f"{url}: download failed after {DOWNLOAD_ATTEMPTS} tries ({exc})") from exc
+                time.sleep(DOWNLOAD_RETRY_SECONDS * 2**attempt)
         part.replace(tarball)
     digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
     if digest != sha256:
