@@ -11,6 +11,7 @@ from _train_utils import make_clip, tiny_config
 
 from vsrkit.engine.config import config_from_dict
 from vsrkit.engine.train import load_checkpoint, train
+from vsrkit.errors import ConfigError
 from vsrkit.weights.io import load_model, read_metadata
 
 
@@ -153,6 +154,10 @@ def test_module_frozen_for_the_whole_run(tmp_path: Path) -> None:
     more = train(config_from_dict({**cfg, "iterations": 5}), resume="auto", log=lambda *_: None)
     assert more.iteration == 5
     assert not torch.equal(start["trunk.0.weight"], more.model.state_dict()["trunk.0.weight"])
+    prefixes = {name.split(".")[0]: 3 for name, _ in result.model.named_parameters()}
+    everything = {**cfg, "run_dir": str(tmp_path / "all"), "optim": {**cfg["optim"], "freeze": prefixes}}
+    with pytest.raises(ConfigError, match="optim.freeze: every parameter is frozen"):
+        train(config_from_dict(everything), log=lambda *_: None)
 
 
 def test_dataloader_workers_do_not_change_the_result(tmp_path: Path) -> None:

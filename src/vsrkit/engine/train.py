@@ -354,6 +354,8 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
     # Its parameters stay in the optimizer, so a resume with more iterations finds the same groups.
     frozen_throughout = [p for group in optimizer.param_groups if group["freeze_until"] >= cfg.iterations
                          for p in group["params"]]
+    if len(frozen_throughout) == sum(len(group["params"]) for group in optimizer.param_groups):
+        raise ConfigError(f"optim.freeze: every parameter is frozen for all {cfg.iterations} iterations; nothing would train")
     for p in frozen_throughout:
         p.requires_grad_(False)
     schedule = CosineRestart(cfg.optim.lr, cfg.iterations, warmup=cfg.schedule.warmup,

@@ -234,9 +234,9 @@ class BidirectionalRLSP(VSRModel):
 
     ``fusion="blend"`` makes the fusion net weigh the two estimates per HR pixel instead of adding a
     correction: ``y_b + sigmoid(w) * (y_f - y_b)``, a convex combination that can choose between what
-    the two directions saw but cannot draw texture of its own (the additive fusion, trained on fixed
-    cells, lost 0.1-0.5 dB on foliage; MODEL_CARD.md, "Session 15"). Its last conv also starts at
-    zero, i.e. at the mean.
+    the two directions saw but cannot draw texture of its own. Its last conv also starts at zero, i.e.
+    at the mean. Measured on `default`'s fixed cell, it lost on held-out foliage as much as the
+    additive fusion did (MODEL_CARD.md, "Session 15").
 
     ``backward_view`` (a name from :data:`vsrkit.layers.views.VIEWS`) runs the backward cell on the
     clip flipped or transposed that way, with the shared flows turned to match, and maps its output
