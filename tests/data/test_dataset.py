@@ -84,6 +84,26 @@ def test_sources_are_drawn_by_weight() -> None:
         TrainDataset([Source("z", 1.0, clips=[zeros])], SampleSpec(num_frames=2, lr_crop=8), 0)
 
 
+def test_drop_unfit_leaves_out_what_cannot_give_a_sample_and_says_so() -> None:
+    short = Clip(ArraySequence("short", np.zeros((3, 16, 16, 3), np.uint8)))
+    long = Clip(ArraySequence("long", np.full((6, 16, 16, 3), 255, np.uint8)))
+    small = Photo(ArraySequence("small", np.zeros((1, 20, 20, 3), np.uint8)))
+    spec = SampleSpec(num_frames=5, lr_crop=4)
+    said: list[str] = []
+    ds = TrainDataset([Source("corpus", 1.0, clips=[short, long], photos=[small], drop_unfit=True)], spec, 0,
+                      log=said.append)
+    assert [c.hr.name for c in ds.sources[0].clips] == ["long"] and ds.sources[0].photos == []
+    assert said == ["data: left out corpus/short: 3 frames, fewer than data.num_frames=5",
+                    ("data: left out corpus/small: photograph 20x20 too small for synthetic motion with 16px HR "
+                     "crops (needs 32px)")]  # ceil(16 * sqrt(2) * exp(0.01 * 5)) + 8
+    assert all(float(ds[i]["hr"].min()) == 1.0 for i in range(5))
+    # A user's own source stays strict, and a source with nothing left is an error, not an empty draw.
+    with pytest.raises(VsrkitError, match="^mine/short: 3 frames, fewer than data.num_frames=5$"):
+        TrainDataset([Source("mine", 1.0, clips=[short, long])], spec, 0)
+    with pytest.raises(VsrkitError, match="'corpus' is empty once what does not fit is left out"):
+        TrainDataset([Source("corpus", 1.0, clips=[short], drop_unfit=True)], spec, 0, log=said.append)
+
+
 def test_batch_sampler_splits_the_global_batch_across_ranks() -> None:
     single = list(IterationBatchSampler(6, start_iteration=2, iterations=5))
     ranks = [list(IterationBatchSampler(6, start_iteration=2, iterations=5, rank=r, world_size=3)) for r in range(3)]

@@ -111,5 +111,7 @@ def test_corpus_exclude_leaves_entries_out_and_rejects_unknown_names(tmp_path: P
     sources = build_sources(load_config(_write(tmp_path, base)), log=lambda _: None)
     assert [c.hr.name for s in sources for c in s.clips] == ["clip_a"]
     assert [p.image.name for s in sources for p in s.photos] == ["big"]
+    # The project's corpus, unlike a user's folders, leaves out what does not fit the sample size.
+    assert all(s.drop_unfit for s in sources)
     with pytest.raises(ConfigError, match="data.sources.0.exclude: not in corpus version 3: nope"):
         build_sources(load_config(_write(tmp_path, base.replace("clip_b", "nope"))), log=lambda _: None)

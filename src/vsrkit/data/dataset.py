@@ -11,8 +11,8 @@ batch.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -49,6 +49,10 @@ class Source:
     weight: float
     clips: list[Clip] = field(default_factory=list)
     photos: list[Photo] = field(default_factory=list)
+    # Leave out (with a log line) clips and photographs that cannot give a sample of the requested
+    # size, instead of failing. For the project's own corpus, whose items the user never listed; a
+    # user's own folders stay strict, so a wrong crop or clip length is not silently trained around.
+    drop_unfit: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,39 +71,53 @@ class SampleSpec:
 class TrainDataset(Dataset):
     """Map-style dataset of infinitely many random samples, indexed by global sample number."""
 
-    def __init__(self, sources: list[Source], spec: SampleSpec, seed: int) -> None:
+    def __init__(self, sources: list[Source], spec: SampleSpec, seed: int,
+                 log: Callable[[str], None] = print) -> None:
         if not sources:
             raise VsrkitError("no training sources")
-        self.sources = sources
         self.spec = spec
         self.seed = seed
         weights = np.array([s.weight for s in sources], dtype=np.float64)
         if np.any(weights < 0) or weights.sum() <= 0:
             raise VsrkitError(f"source weights must be >= 0 with a positive sum, got {weights.tolist()}")
         self.probs = weights / weights.sum()
-        hr_crop = spec.lr_crop * spec.scale
-        for source in sources:
-            if not source.clips and not source.photos:
-                raise VsrkitError(f"training source {source.name!r} is empty")
-            for photo in source.photos:
-                # A frame's footprint (corners at the largest zoom) must fit inside the photograph.
-                need = math.ceil(hr_crop * photo.downscale * math.sqrt(2)
-                                 * math.exp(spec.motion.max_zoom * spec.num_frames)) + 8
-                h, w = photo.image.height, photo.image.width
-                if min(h, w) < need:
-                    raise VsrkitError(f"{source.name}/{photo.image.name}: photograph {h}x{w} too small for "
-                                      f"synthetic motion with {hr_crop}px HR crops (needs {need}px)")
-            for clip in source.clips:
-                if clip.hr.num_frames < spec.num_frames:
-                    raise VsrkitError(
-                        f"{source.name}/{clip.hr.name}: {clip.hr.num_frames} frames, fewer than "
-                        f"data.num_frames={spec.num_frames}"
-                    )
-                if clip.hr.height < hr_crop or clip.hr.width < hr_crop:
-                    raise VsrkitError(
-                        f"{source.name}/{clip.hr.name}: frames {clip.hr.height}x{clip.hr.width} smaller than "
-                        f"the HR crop {hr_crop} (data.lr_crop x data.scale)"
-                    )
+        self.sources = [self._fitting(source, log) for source in sources]
+
+    def _fitting(self, source: Source, log: Callable[[str], None]) -> Source:
+        """``source`` with what cannot give a sample left out (``drop_unfit``), or an error naming it."""
+        kept_clips, kept_photos = [], []
+        for item, reason in [(c, self._clip_unfit(c)) for c in source.clips] + [
+                (p, self._photo_unfit(p)) for p in source.photos]:
+            if reason is None:
+                (kept_clips if isinstance(item, Clip) else kept_photos).append(item)
+                continue
+            name = f"{source.name}/{(item.hr if isinstance(item, Clip) else item.image).name}"
+            if not source.drop_unfit:
+                raise VsrkitError(f"{name}: {reason}")
+            log(f"data: left out {name}: {reason}")
+        if not kept_clips and not kept_photos:
+            raise VsrkitError(f"training source {source.name!r} is empty"
+                              + (" once what does not fit is left out" if source.clips or source.photos else ""))
+        return replace(source, clips=kept_clips, photos=kept_photos)
+
+    def _clip_unfit(self, clip: Clip) -> str | None:
+        spec, hr_crop = self.spec, self.spec.lr_crop * self.spec.scale
+        if clip.hr.num_frames < spec.num_frames:
+            return f"{clip.hr.num_frames} frames, fewer than data.num_frames={spec.num_frames}"
+        if clip.hr.height < hr_crop or clip.hr.width < hr_crop:
+            return (f"frames {clip.hr.height}x{clip.hr.width} smaller than the HR crop {hr_crop} "
+                    "(data.lr_crop x data.scale)")
+        return None
+
+    def _photo_unfit(self, photo: Photo) -> str | None:
+        spec, hr_crop = self.spec, self.spec.lr_crop * self.spec.scale
+        # A frame's footprint (corners at the largest zoom) must fit inside the photograph.
+        need = math.ceil(hr_crop * photo.downscale * math.sqrt(2)
+                         * math.exp(spec.motion.max_zoom * spec.num_frames)) + 8
+        h, w = photo.image.height, photo.image.width
+        if min(h, w) < need:
+            return f"photograph {h}x{w} too small for synthetic motion with {hr_crop}px HR crops (needs {need}px)"
+        return None
 
     def __len__(self) -> int:
         # Samples are generated from their index; the sampler decides how many are drawn.

@@ -47,8 +47,8 @@ class SourceConfig:
     # corpus only: 2 (what the shipped default-causal was trained on), 3 (more photographs: the
     # default's cell) or 4 (city and building photographs added; data/corpus.py).
     version: Literal[2, 3, 4] = 2
-    # corpus only: names of clips or photographs to leave out (e.g. photographs too small for the
-    # synthetic motion of large crops).
+    # corpus only: names of clips or photographs to leave out. Clips shorter than data.num_frames and
+    # photographs too small for the synthetic motion of the crops are left out anyway, with a log line.
     exclude: list[str] = field(default_factory=list)
     # printed only: how many pages to render (once, into data.cache_dir).
     pages: int = 64

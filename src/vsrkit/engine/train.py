@@ -82,9 +82,10 @@ def build_sources(cfg: TrainConfig, log=_print) -> list[Source]:
             photos = [Photo(ArraySequence(e["name"], corpus / e["file"]), int(e["downscale"]))
                       for e in manifest["photos"] if e["name"] not in src.exclude]
             if src.video_weight > 0:
-                sources.append(Source("corpus-video", src.weight * src.video_weight, clips=clips))
+                sources.append(Source("corpus-video", src.weight * src.video_weight, clips=clips, drop_unfit=True))
             if src.photo_weight > 0:
-                sources.append(Source("corpus-photos", src.weight * src.photo_weight, photos=photos))
+                sources.append(Source("corpus-photos", src.weight * src.photo_weight, photos=photos,
+                                      drop_unfit=True))
             continue
         if src.kind == "printed":
             folder = prepare_printed(cache, pages=src.pages, log=log)
@@ -338,7 +339,7 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
         reverse=cfg.data.reverse, max_interval=cfg.data.max_interval,
         motion=MotionRange(**vars(cfg.data.motion)),
     )
-    dataset = TrainDataset(sources, spec, cfg.seed)
+    dataset = TrainDataset(sources, spec, cfg.seed, log=say)
     pretrained = cfg.model.weights is not None
     model = create_model(cfg.model.name, weights=cfg.model.weights, pretrained=pretrained, **cfg.model.kwargs)
     if model.scale != cfg.data.scale:
