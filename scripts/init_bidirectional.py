@@ -19,6 +19,7 @@ import torch
 
 from vsrkit import create_model
 from vsrkit.models._registry import get_preset
+from vsrkit.layers.views import VIEWS
 from vsrkit.models.rlsp import RLSP, BidirectionalRLSP, alignment_kwargs
 from vsrkit.weights.io import read_metadata, save_weights
 
@@ -32,10 +33,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the fusion's random initial weights")
     parser.add_argument("--fusion-layers", type=int, default=3, help="0: no fusion net, the plain average")
     parser.add_argument("--tied", action="store_true", help="one cell run both ways (BidirectionalRLSP tied=True)")
+    parser.add_argument("--backward-view", choices=sorted(VIEWS),
+                        help="view of the backward run (default: the source's, if it is bidirectional; else identity)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     source = create_model(args.source, weights=args.weights)
+    backward_view = args.backward_view
     if isinstance(source, BidirectionalRLSP):
+        if backward_view is None:
+            backward_view = next(name for name, view in VIEWS.items() if view == source.backward_view)
         # An averaged bidirectional model whose cells are one RLSP (the shipped `default`) is that RLSP.
         try:
             source = source.single_cell()
@@ -46,7 +52,7 @@ def main() -> None:
     # The same alignment as the source (DIS or none, and DIS's finest scale).
     model = create_model(args.preset, value_range=source.value_range, fusion_layers=args.fusion_layers,
                          num_layers=len(source.trunk) + 1, filters=source.filters, scale=source.scale,
-                         tied=args.tied, **alignment_kwargs(source.flow))
+                         tied=args.tied, backward_view=backward_view or "identity", **alignment_kwargs(source.flow))
     assert isinstance(model, BidirectionalRLSP)
     model.start_from_unidirectional(source)
     source_file = args.weights or get_preset(args.source).weights

@@ -223,6 +223,10 @@ def test_backward_view_runs_the_backward_cell_on_the_turned_clip(view: str, tmp_
     with torch.no_grad():
         backward = from_view(uni(to_view(clip.flip(1), VIEWS[view])).flip(1), VIEWS[view])
         torch.testing.assert_close(bi(clip), (uni(clip) + backward) / 2, rtol=0, atol=1e-6)
+        # The two directions apart (for analysis): each is exactly its own run.
+        each = bi.run_directions(clip)
+        torch.testing.assert_close(each[0], uni(clip), rtol=0, atol=0)
+        torch.testing.assert_close(each[1], backward, rtol=0, atol=1e-6)
     aligned = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, fusion_layers=0, tied=True,
                            backward_view=view).eval()
     plain_view = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, fusion_layers=0, tied=True).eval()

@@ -367,21 +367,11 @@ class BidirectionalRLSP(VSRModel):
         if not 0 <= first < stop <= t_len:
             raise ValueError(f"frames {first}..{stop - 1} are not in a clip of {t_len}")
         flows = self._neighbour_flows(lr, first)
-        view = self.backward_view
-        # The backward cell sees the clip in its own view (flows turned with it, not re-estimated),
-        # so that its errors differ more from the forward cell's and their mean is better.
-        backward_lr = to_view(lr, view)
-        backward_flows = None if flows is None else (flow_to_view(flows[0], view), flow_to_view(flows[1], view))
+        fusion_out = self.fusion_out
         # The backward run is kept whole (from the clip's end, which may be right context); the
         # forward run is fused frame by frame as it goes, so only one direction's outputs (and
         # features, with a fusion net) are ever held.
-        fusion_out = self.fusion_out
-        backward = {
-            t: (from_view(y, view), None if fusion_out is None else from_view(x, view))
-            for t, y, x, _ in self._cell_steps(self.forward_cell if self.tied else self.backward_cell, backward_lr,
-                                               backward_flows, range(t_len - 1, first - 1, -1), flows_from=first)
-            if t < stop
-        }
+        backward = self._backward_run(lr, flows, first, stop, keep_features=fusion_out is not None)
         results = []
         for t, y_f, x_f, state in self._cell_steps(self.forward_cell, lr, flows, range(first, stop), carry,
                                                        flows_from=first):
@@ -399,8 +389,36 @@ class BidirectionalRLSP(VSRModel):
             results.append(y)
         return torch.stack(results, dim=1), state
 
+    def _backward_run(
+        self, lr: Tensor, flows: tuple[Tensor, Tensor] | None, first: int, stop: int, *, keep_features: bool
+    ) -> dict[int, tuple[Tensor, Tensor | None]]:
+        """The backward cell from the clip's last frame down to ``first``: ``{t: (HR output, trunk features
+        or None)}`` for ``first <= t < stop``, mapped back from the backward view."""
+        view = self.backward_view
+        # The backward cell sees the clip in its own view (flows turned with it, not re-estimated),
+        # so that its errors differ more from the forward cell's and their mean is better.
+        backward_lr = to_view(lr, view)
+        backward_flows = None if flows is None else (flow_to_view(flows[0], view), flow_to_view(flows[1], view))
+        cell = self.forward_cell if self.tied else self.backward_cell
+        return {
+            t: (from_view(y, view), from_view(x, view) if keep_features else None)
+            for t, y, x, _ in self._cell_steps(cell, backward_lr, backward_flows,
+                                               range(lr.shape[1] - 1, first - 1, -1), flows_from=first)
+            if t < stop
+        }
+
     def forward(self, lr: Tensor) -> Tensor:
         return self._run(lr, 0, lr.shape[1], None)[0]
+
+    def run_directions(self, lr: Tensor) -> tuple[Tensor, Tensor]:
+        """The forward and the backward cell's HR outputs on the whole clip, before any fusion, ``(B, T, 1,
+        sH, sW)`` each: for analysis (``scripts/direction_profile.py``: how each direction's quality changes
+        with the number of frames it has seen)."""
+        t_len = lr.shape[1]
+        flows = self._neighbour_flows(lr)
+        backward = self._backward_run(lr, flows, 0, t_len, keep_features=False)
+        forward = [y for _, y, _, _ in self._cell_steps(self.forward_cell, lr, flows, range(t_len))]
+        return torch.stack(forward, dim=1), torch.stack([backward[t][0] for t in range(t_len)], dim=1)
 
     def run_chunk(
         self, lr: Tensor, carry: tuple[Tensor, Tensor] | None, first: int, stop: int
