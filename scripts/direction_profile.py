@@ -14,6 +14,7 @@ For validation sets; on Vid4, reporting only (never for tuning).
 from __future__ import annotations
 
 import argparse
+from itertools import pairwise
 
 import torch
 
@@ -28,7 +29,7 @@ def bin_means(values: list[float], bins: int) -> list[float]:
     """Means of ``values`` over ``bins`` consecutive, nearly equal parts."""
     n = len(values)
     edges = [round(i * n / bins) for i in range(bins + 1)]
-    return [sum(values[a:b]) / (b - a) for a, b in zip(edges, edges[1:]) if b > a]
+    return [sum(values[a:b]) / (b - a) for a, b in pairwise(edges) if b > a]
 
 
 def main() -> None:
