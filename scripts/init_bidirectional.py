@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 
 from vsrkit import create_model
-from vsrkit.models._registry import get_preset
 from vsrkit.layers.views import VIEWS
+from vsrkit.models._registry import get_preset
 from vsrkit.models.rlsp import RLSP, BidirectionalRLSP, alignment_kwargs
 from vsrkit.weights.io import read_metadata, save_weights
 
