@@ -114,6 +114,28 @@ def test_batch_sampler_splits_the_global_batch_across_ranks() -> None:
         IterationBatchSampler(5, start_iteration=0, iterations=1, world_size=2)
 
 
+def test_mixed_clip_lengths_take_turns_and_keep_indices_unique() -> None:
+    schedule = [(3, 4), (6, 2)]
+    single = list(IterationBatchSampler(0, start_iteration=0, iterations=5, schedule=schedule))
+    assert [len(b) for b in single] == [4, 2, 4, 2, 4]
+    assert [{n for _, n in b} for b in single] == [{3}, {6}, {3}, {6}, {3}]
+    indices = [g for b in single for g, _ in b]
+    assert indices == list(range(16))
+    # Ranks split each iteration's batch; a resumed sampler yields what the whole run yields from there.
+    ranks = [list(IterationBatchSampler(0, start_iteration=0, iterations=5, rank=r, world_size=2, schedule=schedule))
+             for r in range(2)]
+    assert all(ranks[0][i] + ranks[1][i] == single[i] for i in range(5))
+    assert list(IterationBatchSampler(0, start_iteration=3, iterations=5, schedule=schedule)) == single[3:]
+    with pytest.raises(VsrkitError, match="data.batch_size=3 is not divisible by the world size 2"):
+        IterationBatchSampler(0, start_iteration=0, iterations=1, world_size=2, schedule=[(3, 4), (6, 3)])
+    clip = Clip(ArraySequence("c", np.random.default_rng(0).integers(0, 256, (8, 16, 16, 3), dtype=np.uint8)))
+    ds = TrainDataset([Source("s", 1.0, clips=[clip])], SampleSpec(num_frames=6, lr_crop=4), 0)
+    assert ds[(5, 3)]["hr"].shape == (3, 3, 16, 16) and ds[(5, 6)]["lr"].shape == (6, 3, 4, 4)
+    assert torch.equal(ds[(5, 3)]["hr"], ds[(5, 3)]["hr"])
+    with pytest.raises(VsrkitError, match="7 frames from a dataset built for at most 6"):
+        ds[(5, 7)]
+
+
 def test_synthetic_motion() -> None:
     rng = np.random.default_rng(5)
     photo = rng.integers(0, 256, (200, 240, 3), dtype=np.uint8)

@@ -12,6 +12,7 @@ from _train_utils import make_clip, tiny_config
 from vsrkit.engine.config import config_from_dict
 from vsrkit.engine.train import load_checkpoint, train
 from vsrkit.errors import ConfigError
+from vsrkit.models.rlsp import RLSP
 from vsrkit.weights.io import load_model, read_metadata
 
 
@@ -37,6 +38,30 @@ def test_resume_is_bit_identical(tmp_path: Path, amp: str) -> None:
     # Training moved the weights: the comparison is not between two untouched initialisations.
     init = train(config_from_dict(tiny_config(tmp_path, data, "init", iterations=1)), log=lambda *_: None)
     assert _states_equal(init.model.state_dict(), a["model"]) != []
+
+
+def test_mixed_clip_lengths_train_and_resume_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_clip(tmp_path / "clip", frames=8)
+    mix = [{"num_frames": 2, "batch_size": 4}, {"num_frames": 5, "batch_size": 2}]
+    seen: list[tuple[int, ...]] = []
+    original = RLSP.forward
+
+    def record(self: RLSP, lr: torch.Tensor) -> torch.Tensor:  # the (batch, frames) of every training step
+        seen.append(tuple(lr.shape[:2]))
+        return original(self, lr)
+
+    monkeypatch.setattr(RLSP, "forward", record)
+    straight = train(config_from_dict(tiny_config(tmp_path, data, "straight", iterations=6, **{"data.mix": mix})),
+                     log=lambda *_: None)
+    monkeypatch.undo()
+    assert seen == [(4, 2), (2, 5)] * 3
+    split_cfg = config_from_dict(tiny_config(tmp_path, data, "split", iterations=6, **{"data.mix": mix}))
+    train(split_cfg, stop_at=3, log=lambda *_: None)
+    resumed = train(split_cfg, resume="auto", log=lambda *_: None)
+    assert straight.finished and resumed.finished
+    assert _states_equal(straight.model.state_dict(), resumed.model.state_dict()) == []
+    with pytest.raises(ConfigError, match="data.mix.1.batch_size: must be positive"):
+        config_from_dict(tiny_config(tmp_path, data, "bad", **{"data.mix": [mix[0], {"num_frames": 3, "batch_size": 0}]}))
 
 
 def test_export_and_checkpoint_contents(tmp_path: Path) -> None:

@@ -123,8 +123,7 @@ class TrainDataset(Dataset):
         # Samples are generated from their index; the sampler decides how many are drawn.
         return 2**62
 
-    def _clip_sample(self, clip: Clip, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None]:
-        spec = self.spec
+    def _clip_sample(self, clip: Clip, rng: np.random.Generator, spec: SampleSpec) -> tuple[np.ndarray, np.ndarray | None]:
         s, hr_crop = spec.scale, spec.lr_crop * spec.scale
         interval = int(rng.integers(1, spec.max_interval + 1))
         while (spec.num_frames - 1) * interval + 1 > clip.hr.num_frames:
@@ -141,14 +140,21 @@ class TrainDataset(Dataset):
             lr = clip.lr.crop(times, top // s, left // s, spec.lr_crop, spec.lr_crop)
         return hr, lr
 
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
+    def __getitem__(self, index: int | tuple[int, int]) -> dict[str, Tensor]:
+        """Sample ``index``; ``(index, num_frames)`` asks for a clip of that many frames (mixed clip lengths,
+        :class:`IterationBatchSampler` ``schedule``), at most the spec's, which the sources were checked against."""
         spec = self.spec
+        if isinstance(index, tuple):
+            index, frames = index
+            if not 1 <= frames <= spec.num_frames:
+                raise VsrkitError(f"a sample of {frames} frames from a dataset built for at most {spec.num_frames}")
+            spec = replace(spec, num_frames=frames)
         rng = np.random.default_rng([self.seed, int(index)])
         source = self.sources[int(rng.choice(len(self.sources), p=self.probs))]
         n_clips, n_photos = len(source.clips), len(source.photos)
         pick = int(rng.integers(0, n_clips + n_photos))
         if pick < n_clips:
-            hr, lr = self._clip_sample(source.clips[pick], rng)
+            hr, lr = self._clip_sample(source.clips[pick], rng, spec)
         else:
             photo = source.photos[pick - n_clips]
             hr = synthesize(photo.image.frames[0], rng, t_len=spec.num_frames, size=spec.lr_crop * spec.scale,
@@ -170,15 +176,23 @@ class TrainDataset(Dataset):
         return {"lr": lr_t, "hr": hr_t}
 
 
-class IterationBatchSampler(Sampler[list[int]]):
-    """Distributed batch sampler over global sample indices: rank ``r`` of ``w`` takes its slice."""
+class IterationBatchSampler(Sampler[list]):
+    """Distributed batch sampler over global sample indices: rank ``r`` of ``w`` takes its slice.
+
+    ``schedule`` (mixed clip lengths): ``[(num_frames, global_batch), ...]``, iteration ``i`` takes entry
+    ``i % len(schedule)`` and yields ``(index, num_frames)`` items; indices still run on without gaps or repeats,
+    so every sample remains a pure function of the seed and its index, and resuming stays exact.
+    """
 
     def __init__(self, global_batch: int, *, start_iteration: int, iterations: int, rank: int = 0,
-                 world_size: int = 1) -> None:
-        if global_batch % world_size:
-            raise VsrkitError(f"data.batch_size={global_batch} is not divisible by the world size {world_size}")
+                 world_size: int = 1, schedule: list[tuple[int, int]] | None = None) -> None:
+        self.schedule = schedule or []
+        for _, batch in self.schedule or [(0, global_batch)]:
+            if batch % world_size:
+                raise VsrkitError(f"data.batch_size={batch} is not divisible by the world size {world_size}")
         self.global_batch = global_batch
         self.local_batch = global_batch // world_size
+        self.world_size = world_size
         self.start = start_iteration
         self.stop = iterations
         self.rank = rank
@@ -186,7 +200,16 @@ class IterationBatchSampler(Sampler[list[int]]):
     def __len__(self) -> int:
         return max(0, self.stop - self.start)
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[list]:
+        if not self.schedule:
+            for it in range(self.start, self.stop):
+                first = it * self.global_batch + self.rank * self.local_batch
+                yield list(range(first, first + self.local_batch))
+            return
+        batches = [batch for _, batch in self.schedule]
         for it in range(self.start, self.stop):
-            first = it * self.global_batch + self.rank * self.local_batch
-            yield list(range(first, first + self.local_batch))
+            rounds, entry = divmod(it, len(self.schedule))
+            frames, batch = self.schedule[entry]
+            local = batch // self.world_size
+            first = rounds * sum(batches) + sum(batches[:entry]) + self.rank * local
+            yield [(g, frames) for g in range(first, first + local)]

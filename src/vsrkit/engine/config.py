@@ -55,6 +55,13 @@ class SourceConfig:
 
 
 @dataclass
+class ClipLengthConfig:
+    num_frames: int
+    # Global batch of the iterations that use this length.
+    batch_size: int
+
+
+@dataclass
 class MotionConfig:
     max_shift: float = 6.0
     max_accel: float = 0.5
@@ -80,6 +87,10 @@ class DataConfig:
     max_interval: int = 1
     motion: MotionConfig = field(default_factory=MotionConfig)
     cache_dir: str = "data_cache"
+    # Mixed clip lengths: iteration i takes entry i % len(mix) (e.g. [{num_frames: 10, batch_size: 8},
+    # {num_frames: 40, batch_size: 2}]) in place of num_frames and batch_size. Sources are checked against the
+    # longest, so the corpus leaves out what is too short for it.
+    mix: list[ClipLengthConfig] = field(default_factory=list)
 
 
 @dataclass
@@ -282,6 +293,9 @@ def _check(cfg: TrainConfig) -> None:
         "data.num_frames": cfg.data.num_frames, "data.lr_crop": cfg.data.lr_crop,
         "data.max_interval": cfg.data.max_interval,
     }
+    for i, entry in enumerate(cfg.data.mix):
+        positive[f"data.mix.{i}.num_frames"] = entry.num_frames
+        positive[f"data.mix.{i}.batch_size"] = entry.batch_size
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"{key}: must be positive, got {value}")

@@ -334,7 +334,9 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
     if world > 1 and is_main:
         dist.barrier()
     spec = SampleSpec(
-        scale=cfg.data.scale, num_frames=cfg.data.num_frames, lr_crop=cfg.data.lr_crop,
+        scale=cfg.data.scale, num_frames=max([cfg.data.num_frames] if not cfg.data.mix
+                                             else [m.num_frames for m in cfg.data.mix]),
+        lr_crop=cfg.data.lr_crop,
         degradation=cfg.data.degradation, flip=cfg.data.flip, transpose=cfg.data.transpose,
         reverse=cfg.data.reverse, max_interval=cfg.data.max_interval,
         motion=MotionRange(**vars(cfg.data.motion)),
@@ -399,7 +401,8 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
 
     end = cfg.iterations if stop_at is None else min(cfg.iterations, stop_at)
     sampler = IterationBatchSampler(cfg.data.batch_size, start_iteration=start, iterations=end,
-                                    rank=rank, world_size=world)
+                                    rank=rank, world_size=world,
+                                    schedule=[(m.num_frames, m.batch_size) for m in cfg.data.mix])
     loader = DataLoader(dataset, batch_sampler=sampler, num_workers=cfg.data.workers,
                         worker_init_fn=_worker_init if cfg.data.workers > 0 else None,
                         prefetch_factor=4 if cfg.data.workers > 0 else None,
