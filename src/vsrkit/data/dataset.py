@@ -186,12 +186,11 @@ class IterationBatchSampler(Sampler[list]):
 
     def __init__(self, global_batch: int, *, start_iteration: int, iterations: int, rank: int = 0,
                  world_size: int = 1, schedule: list[tuple[int, int]] | None = None) -> None:
-        self.schedule = schedule or []
-        for _, batch in self.schedule or [(0, global_batch)]:
+        # Without a schedule: one entry of the spec's own length, whose items are plain indices.
+        self.schedule: list[tuple[int | None, int]] = list(schedule) if schedule else [(None, global_batch)]
+        for _, batch in self.schedule:
             if batch % world_size:
                 raise VsrkitError(f"data.batch_size={batch} is not divisible by the world size {world_size}")
-        self.global_batch = global_batch
-        self.local_batch = global_batch // world_size
         self.world_size = world_size
         self.start = start_iteration
         self.stop = iterations
@@ -201,15 +200,11 @@ class IterationBatchSampler(Sampler[list]):
         return max(0, self.stop - self.start)
 
     def __iter__(self) -> Iterator[list]:
-        if not self.schedule:
-            for it in range(self.start, self.stop):
-                first = it * self.global_batch + self.rank * self.local_batch
-                yield list(range(first, first + self.local_batch))
-            return
         batches = [batch for _, batch in self.schedule]
         for it in range(self.start, self.stop):
             rounds, entry = divmod(it, len(self.schedule))
             frames, batch = self.schedule[entry]
             local = batch // self.world_size
             first = rounds * sum(batches) + sum(batches[:entry]) + self.rank * local
-            yield [(g, frames) for g in range(first, first + local)]
+            indices = range(first, first + local)
+            yield list(indices) if frames is None else [(g, frames) for g in indices]
