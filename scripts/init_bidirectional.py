@@ -35,13 +35,18 @@ def main() -> None:
     parser.add_argument("--tied", action="store_true", help="one cell run both ways (BidirectionalRLSP tied=True)")
     parser.add_argument("--backward-view", choices=sorted(VIEWS),
                         help="view of the backward run (default: the source's, if it is bidirectional; else identity)")
+    parser.add_argument("--horizon-tau", type=float,
+                        help="weigh the directions by frames seen (BidirectionalRLSP horizon_tau; default: the "
+                             "source's, if it is bidirectional; else 0, the plain mean)")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     source = create_model(args.source, weights=args.weights)
-    backward_view = args.backward_view
+    backward_view, horizon_tau = args.backward_view, args.horizon_tau
     if isinstance(source, BidirectionalRLSP):
         if backward_view is None:
             backward_view = next(name for name, view in VIEWS.items() if view == source.backward_view)
+        if horizon_tau is None:
+            horizon_tau = source.horizon_tau
         # An averaged bidirectional model whose cells are one RLSP (the shipped `default`) is that RLSP.
         try:
             source = source.single_cell()
@@ -52,7 +57,8 @@ def main() -> None:
     # The same alignment as the source (DIS or none, and DIS's finest scale).
     model = create_model(args.preset, value_range=source.value_range, fusion_layers=args.fusion_layers,
                          num_layers=len(source.trunk) + 1, filters=source.filters, scale=source.scale,
-                         tied=args.tied, backward_view=backward_view or "identity", **alignment_kwargs(source.flow))
+                         tied=args.tied, backward_view=backward_view or "identity", horizon_tau=horizon_tau or 0.0,
+                         **alignment_kwargs(source.flow))
     assert isinstance(model, BidirectionalRLSP)
     model.start_from_unidirectional(source)
     source_file = args.weights or get_preset(args.source).weights

@@ -40,9 +40,9 @@ from make_real_val import _read_frames, _write_clip
 
 from vsrkit.data.corpus import _downscale_uint8, debian_package, debian_source_file, default_cache_dir
 
-LIBOPENSHOT = ("libo/libopenshot/libopenshot_0.3.3+dfsg1.orig.tar.xz",
+LIBOPENSHOT = ("main/libo/libopenshot/libopenshot_0.3.3+dfsg1.orig.tar.xz",
                "b512fea00548abcf29a0ed9dfb9f2bc8c45c1d005ff492419929df9d961f7a65", "libopenshot-0.3.3/")
-MOVIEPY = ("m/moviepy/moviepy_2.1.2.orig.tar.gz",
+MOVIEPY = ("main/m/moviepy/moviepy_2.1.2.orig.tar.gz",
            "d0849d064863bd6f5eca98113ee76b896166df973549c963956b76a31b8f9b55", "moviepy-2.1.2/")
 OPENCV_DOC = "usr/share/doc/opencv-doc/"
 

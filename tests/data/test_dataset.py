@@ -129,11 +129,30 @@ def test_mixed_clip_lengths_take_turns_and_keep_indices_unique() -> None:
     with pytest.raises(VsrkitError, match="data.batch_size=3 is not divisible by the world size 2"):
         IterationBatchSampler(0, start_iteration=0, iterations=1, world_size=2, schedule=[(3, 4), (6, 3)])
     clip = Clip(ArraySequence("c", np.random.default_rng(0).integers(0, 256, (8, 16, 16, 3), dtype=np.uint8)))
-    ds = TrainDataset([Source("s", 1.0, clips=[clip])], SampleSpec(num_frames=6, lr_crop=4), 0)
+    ds = TrainDataset([Source("s", 1.0, clips=[clip])], SampleSpec(num_frames=6, lr_crop=4), 0, lengths=[3])
     assert ds[(5, 3)]["hr"].shape == (3, 3, 16, 16) and ds[(5, 6)]["lr"].shape == (6, 3, 4, 4)
     assert torch.equal(ds[(5, 3)]["hr"], ds[(5, 3)]["hr"])
-    with pytest.raises(VsrkitError, match="7 frames from a dataset built for at most 6"):
-        ds[(5, 7)]
+    with pytest.raises(VsrkitError, match=r"4 frames from a dataset built for clip lengths \[3, 6\]"):
+        ds[(5, 4)]
+    with pytest.raises(VsrkitError, match=r"clip lengths \[6, 7\] must lie in 1..6"):
+        TrainDataset([Source("s", 1.0, clips=[clip])], SampleSpec(num_frames=6, lr_crop=4), 0, lengths=[7])
+
+
+def test_mixed_clip_lengths_leave_a_short_clip_out_of_the_long_samples_only() -> None:
+    # The corpus's short clips (Temple: 31 frames) must still feed the 10-frame iterations of a run that
+    # also draws 40-frame clips.
+    short = Clip(ArraySequence("short", np.zeros((4, 16, 16, 3), np.uint8)))
+    long = Clip(ArraySequence("long", np.full((8, 16, 16, 3), 255, np.uint8)))
+    said: list[str] = []
+    ds = TrainDataset([Source("corpus", 1.0, clips=[short, long], drop_unfit=True)],
+                      SampleSpec(num_frames=8, lr_crop=4), 0, log=said.append, lengths=[3])
+    assert said == ["data: left out corpus/short from 8-frame samples: 4 frames, fewer than 8"]
+    assert all(float(ds[(i, 8)]["hr"].min()) == 1.0 for i in range(6))
+    short_draws = [float(ds[(i, 3)]["hr"].max()) for i in range(40)]
+    assert 0.0 in short_draws and 1.0 in short_draws
+    with pytest.raises(VsrkitError, match="'corpus' is empty from 8-frame samples once"):
+        TrainDataset([Source("corpus", 1.0, clips=[short], drop_unfit=True)],
+                     SampleSpec(num_frames=8, lr_crop=4), 0, log=said.append, lengths=[3])
 
 
 def test_synthetic_motion() -> None:

@@ -241,3 +241,28 @@ def test_backward_view_runs_the_backward_cell_on_the_turned_clip(view: str, tmp_
         torch.testing.assert_close(loaded(panned), aligned(panned), rtol=0, atol=0)
     with pytest.raises(ValueError, match="backward_view"):
         BidirectionalRLSP(backward_view="rot45")
+
+
+def test_horizon_tau_weighs_each_direction_by_the_frames_it_has_seen(tmp_path) -> None:
+    """Frame t of T: the forward run has seen t + 1 frames, the backward T - t; each counts 1 - exp(-k / tau)."""
+    torch.manual_seed(8)
+    model = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, fusion_layers=0, tied=True,
+                         backward_view="rot90-ccw", horizon_tau=2.0).eval()
+    clip = _shifted_clip(dx=1, t_len=5, h=24, w=32)
+    t_len = clip.shape[1]
+    trust = [1 - np.exp(-k / 2.0) for k in range(1, t_len + 1)]
+    w = torch.tensor([trust[t] / (trust[t] + trust[t_len - 1 - t]) for t in range(t_len)],
+                     dtype=torch.float32).view(1, t_len, 1, 1, 1)
+    with torch.no_grad():
+        forward, backward = model.run_directions(clip)
+        torch.testing.assert_close(model(clip), w * forward + (1 - w) * backward, rtol=0, atol=1e-6)
+        assert w[0, 0].item() < 0.5 < w[0, -1].item()
+        # tau 0 is the plain mean; the setting is saved with the weights.
+        plain = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, fusion_layers=0, tied=True,
+                             backward_view="rot90-ccw")
+        plain.load_state_dict(model.state_dict())
+        torch.testing.assert_close(plain(clip), (forward + backward) / 2, rtol=0, atol=1e-6)
+    save_weights(model, tmp_path / "tau.safetensors")
+    assert create_model("rlsp-bi-dis-7-48", weights=tmp_path / "tau.safetensors", filters=8).horizon_tau == 2.0
+    with pytest.raises(ValueError, match="horizon_tau"):
+        BidirectionalRLSP(horizon_tau=-1.0)

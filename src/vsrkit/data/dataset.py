@@ -11,7 +11,7 @@ batch.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -72,7 +72,9 @@ class TrainDataset(Dataset):
     """Map-style dataset of infinitely many random samples, indexed by global sample number."""
 
     def __init__(self, sources: list[Source], spec: SampleSpec, seed: int,
-                 log: Callable[[str], None] = print) -> None:
+                 log: Callable[[str], None] = print, *, lengths: Sequence[int] = ()) -> None:
+        """``lengths``: shorter clip lengths also served (mixed clip lengths, ``(index, num_frames)`` items);
+        each is checked on its own, so a clip too short for the longest samples still gives the short ones."""
         if not sources:
             raise VsrkitError("no training sources")
         self.spec = spec
@@ -81,36 +83,46 @@ class TrainDataset(Dataset):
         if np.any(weights < 0) or weights.sum() <= 0:
             raise VsrkitError(f"source weights must be >= 0 with a positive sum, got {weights.tolist()}")
         self.probs = weights / weights.sum()
-        self.sources = [self._fitting(source, log) for source in sources]
+        served = sorted(set(lengths) | {spec.num_frames})
+        if served[0] < 1 or served[-1] > spec.num_frames:
+            raise VsrkitError(f"clip lengths {served} must lie in 1..{spec.num_frames} (the dataset's num_frames)")
+        mixed = len(served) > 1
+        self._sources_by_length = {
+            n: [self._fitting(source, replace(spec, num_frames=n), log, mixed) for source in sources] for n in served}
+        self.sources = self._sources_by_length[spec.num_frames]
 
-    def _fitting(self, source: Source, log: Callable[[str], None]) -> Source:
-        """``source`` with what cannot give a sample left out (``drop_unfit``), or an error naming it."""
+    def _fitting(self, source: Source, spec: SampleSpec, log: Callable[[str], None], mixed: bool) -> Source:
+        """``source`` with what cannot give a ``spec`` sample left out (``drop_unfit``), or an error naming it."""
+        scope = f" from {spec.num_frames}-frame samples" if mixed else ""
         kept_clips, kept_photos = [], []
-        for item, reason in [(c, self._clip_unfit(c)) for c in source.clips] + [
-                (p, self._photo_unfit(p)) for p in source.photos]:
+        for item, reason in [(c, self._clip_unfit(c, spec, mixed)) for c in source.clips] + [
+                (p, self._photo_unfit(p, spec)) for p in source.photos]:
             if reason is None:
                 (kept_clips if isinstance(item, Clip) else kept_photos).append(item)
                 continue
             name = f"{source.name}/{(item.hr if isinstance(item, Clip) else item.image).name}"
             if not source.drop_unfit:
                 raise VsrkitError(f"{name}: {reason}")
-            log(f"data: left out {name}: {reason}")
+            log(f"data: left out {name}{scope}: {reason}")
         if not kept_clips and not kept_photos:
-            raise VsrkitError(f"training source {source.name!r} is empty"
+            raise VsrkitError(f"training source {source.name!r} is empty{scope}"
                               + (" once what does not fit is left out" if source.clips or source.photos else ""))
         return replace(source, clips=kept_clips, photos=kept_photos)
 
-    def _clip_unfit(self, clip: Clip) -> str | None:
-        spec, hr_crop = self.spec, self.spec.lr_crop * self.spec.scale
+    @staticmethod
+    def _clip_unfit(clip: Clip, spec: SampleSpec, mixed: bool) -> str | None:
+        hr_crop = spec.lr_crop * spec.scale
         if clip.hr.num_frames < spec.num_frames:
-            return f"{clip.hr.num_frames} frames, fewer than data.num_frames={spec.num_frames}"
+            wanted = f"{spec.num_frames}" if mixed else f"data.num_frames={spec.num_frames}"
+            return f"{clip.hr.num_frames} frames, fewer than {wanted}"
         if clip.hr.height < hr_crop or clip.hr.width < hr_crop:
             return (f"frames {clip.hr.height}x{clip.hr.width} smaller than the HR crop {hr_crop} "
                     "(data.lr_crop x data.scale)")
         return None
 
-    def _photo_unfit(self, photo: Photo) -> str | None:
-        spec, hr_crop = self.spec, self.spec.lr_crop * self.spec.scale
+    @staticmethod
+    def _photo_unfit(photo: Photo, spec: SampleSpec) -> str | None:
+        hr_crop = spec.lr_crop * spec.scale
         # A frame's footprint (corners at the largest zoom) must fit inside the photograph.
         need = math.ceil(hr_crop * photo.downscale * math.sqrt(2)
                          * math.exp(spec.motion.max_zoom * spec.num_frames)) + 8
@@ -142,15 +154,17 @@ class TrainDataset(Dataset):
 
     def __getitem__(self, index: int | tuple[int, int]) -> dict[str, Tensor]:
         """Sample ``index``; ``(index, num_frames)`` asks for a clip of that many frames (mixed clip lengths,
-        :class:`IterationBatchSampler` ``schedule``), at most the spec's, which the sources were checked against."""
+        :class:`IterationBatchSampler` ``schedule``), one of the lengths the dataset was built for."""
         spec = self.spec
         if isinstance(index, tuple):
             index, frames = index
-            if not 1 <= frames <= spec.num_frames:
-                raise VsrkitError(f"a sample of {frames} frames from a dataset built for at most {spec.num_frames}")
+            if frames not in self._sources_by_length:
+                raise VsrkitError(f"a sample of {frames} frames from a dataset built for clip lengths "
+                                  f"{sorted(self._sources_by_length)}")
             spec = replace(spec, num_frames=frames)
+        sources = self._sources_by_length[spec.num_frames]
         rng = np.random.default_rng([self.seed, int(index)])
-        source = self.sources[int(rng.choice(len(self.sources), p=self.probs))]
+        source = sources[int(rng.choice(len(sources), p=self.probs))]
         n_clips, n_photos = len(source.clips), len(source.photos)
         pick = int(rng.integers(0, n_clips + n_photos))
         if pick < n_clips:

@@ -88,8 +88,8 @@ class DataConfig:
     motion: MotionConfig = field(default_factory=MotionConfig)
     cache_dir: str = "data_cache"
     # Mixed clip lengths: iteration i takes entry i % len(mix) (e.g. [{num_frames: 10, batch_size: 8},
-    # {num_frames: 40, batch_size: 2}]) in place of num_frames and batch_size. Sources are checked against the
-    # longest, so the corpus leaves out what is too short for it.
+    # {num_frames: 40, batch_size: 2}]) in place of num_frames and batch_size. Sources are checked for each length
+    # on its own: the corpus leaves a clip too short for the long samples out of those only.
     mix: list[ClipLengthConfig] = field(default_factory=list)
 
 

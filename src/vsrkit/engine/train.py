@@ -341,7 +341,7 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
         reverse=cfg.data.reverse, max_interval=cfg.data.max_interval,
         motion=MotionRange(**vars(cfg.data.motion)),
     )
-    dataset = TrainDataset(sources, spec, cfg.seed, log=say)
+    dataset = TrainDataset(sources, spec, cfg.seed, log=say, lengths=[m.num_frames for m in cfg.data.mix])
     pretrained = cfg.model.weights is not None
     model = create_model(cfg.model.name, weights=cfg.model.weights, pretrained=pretrained, **cfg.model.kwargs)
     if model.scale != cfg.data.scale:

@@ -33,8 +33,9 @@ within 1e-4 of a .5 rounding tie (float summation order); mean Y-PSNR 26.8394 dB
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -214,6 +215,13 @@ class RLSP(StreamingVSRModel):
         return y_hr / self.value_range, x, (new_hidden, new_feedback)
 
 
+class _ForwardCarry(NamedTuple):
+    """What a chunk hands the next: the forward cell's state and how many frames it has seen."""
+
+    state: tuple[Tensor, Tensor]
+    frames_seen: int
+
+
 class BidirectionalRLSP(VSRModel):
     """Two RLSP cells, one running forward in time and one backward, fused per frame (vsrkit variant,
     not in the paper). ``(B, T, 3, H, W)`` RGB in, ``(B, T, 1, sH, sW)`` Y out.
@@ -245,6 +253,13 @@ class BidirectionalRLSP(VSRModel):
     Views that mirror an axis assume centred LR sampling (``bi``): for corner-sampled degradations
     (``gauss1.5``, ``bd``) their output would be off by ``scale - 1`` HR pixels, so use ``identity``
     or ``transpose`` there.
+
+    ``horizon_tau > 0`` replaces the plain mean by a weighted one: a direction that has seen ``k`` frames
+    (its own start included) counts ``1 - exp(-k / horizon_tau)``, so at a clip's ends the direction that
+    has only just started, with an empty state, counts less. That pays only for a cell whose state does
+    not drift over the clip's length (MODEL_CARD.md, "Session 17"). In chunks, the forward cell's count
+    travels with its carried state, so the output still equals a whole-clip run's up to the backward
+    cell's shorter context.
     """
 
     arch = "rlsp-bi"
@@ -272,10 +287,13 @@ class BidirectionalRLSP(VSRModel):
         dis_finest_scale: int = 1,
         backward_view: str = "identity",
         fusion: Literal["add", "blend"] = "add",
+        horizon_tau: float = 0.0,
     ) -> None:
         super().__init__()
         if fusion not in ("add", "blend"):
             raise ValueError(f"fusion must be 'add' or 'blend', got {fusion!r}")
+        if horizon_tau < 0 or (horizon_tau > 0 and fusion == "blend" and fusion_layers > 0):
+            raise ValueError(f"horizon_tau must be >= 0, and 0 with a blend fusion, got {horizon_tau}")
         if backward_view not in VIEWS:
             raise ValueError(f"backward_view must be one of {', '.join(VIEWS)}, got {backward_view!r}")
         if fusion_layers < 0:
@@ -296,6 +314,7 @@ class BidirectionalRLSP(VSRModel):
         self.fusion = nn.ModuleList([_conv(cin, filters) for cin in widths[:-1]])
         self.fusion_out = _conv(widths[-1], scale * scale) if fusion_layers else None
         self.blend = fusion == "blend"
+        self.horizon_tau = float(horizon_tau)
 
     def start_from_unidirectional(self, model: RLSP) -> None:
         """Copy a trained RLSP into both cells and zero the fusion's last conv: the output is then
@@ -358,9 +377,16 @@ class BidirectionalRLSP(VSRModel):
             y_hr, features, state = cell.cell(lr[:, idx], state, cell_flows)
             yield t, y_hr, features, state
 
+    def _forward_weight(self, seen_forward: int, seen_backward: int) -> float:
+        """The forward estimate's share of a frame, from how many frames each direction has seen there."""
+        if self.horizon_tau == 0:
+            return 0.5
+        trust_forward, trust_backward = (-math.expm1(-k / self.horizon_tau) for k in (seen_forward, seen_backward))
+        return trust_forward / (trust_forward + trust_backward)
+
     def _run(
-        self, lr: Tensor, first: int, stop: int, carry: tuple[Tensor, Tensor] | None
-    ) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
+        self, lr: Tensor, first: int, stop: int, carry: _ForwardCarry | None
+    ) -> tuple[Tensor, _ForwardCarry]:
         if lr.ndim != 5:
             raise ValueError(f"expected (B, T, C, H, W), got {tuple(lr.shape)}")
         t_len = lr.shape[1]
@@ -372,11 +398,13 @@ class BidirectionalRLSP(VSRModel):
         # forward run is fused frame by frame as it goes, so only one direction's outputs (and
         # features, with a fusion net) are ever held.
         backward = self._backward_run(lr, flows, first, stop, keep_features=fusion_out is not None)
+        seen_before = 0 if carry is None else carry.frames_seen
         results = []
-        for t, y_f, x_f, state in self._cell_steps(self.forward_cell, lr, flows, range(first, stop), carry,
-                                                       flows_from=first):
+        for t, y_f, x_f, state in self._cell_steps(self.forward_cell, lr, flows, range(first, stop),
+                                                       None if carry is None else carry.state, flows_from=first):
             y_b, x_b = backward.pop(t)
-            y = (y_f + y_b) / 2
+            w = self._forward_weight(seen_before + t - first + 1, t_len - t)
+            y = (y_f + y_b) / 2 if w == 0.5 else w * y_f + (1 - w) * y_b
             if fusion_out is not None:
                 x = torch.cat([x_f, x_b], dim=1)
                 for conv in self.fusion:
@@ -387,7 +415,7 @@ class BidirectionalRLSP(VSRModel):
                 else:
                     y = y + fused / self.value_range
             results.append(y)
-        return torch.stack(results, dim=1), state
+        return torch.stack(results, dim=1), _ForwardCarry(state, seen_before + stop - first)
 
     def _backward_run(
         self, lr: Tensor, flows: tuple[Tensor, Tensor] | None, first: int, stop: int, *, keep_features: bool
@@ -421,8 +449,8 @@ class BidirectionalRLSP(VSRModel):
         return torch.stack(forward, dim=1), torch.stack([backward[t][0] for t in range(t_len)], dim=1)
 
     def run_chunk(
-        self, lr: Tensor, carry: tuple[Tensor, Tensor] | None, first: int, stop: int
-    ) -> tuple[Tensor, tuple[Tensor, Tensor] | None]:
+        self, lr: Tensor, carry: _ForwardCarry | None, first: int, stop: int
+    ) -> tuple[Tensor, _ForwardCarry]:
         """See :meth:`VSRModel.run_chunk`. The forward cell continues from ``carry`` (its state after
         the previous chunk), so its output equals a whole-clip run; the backward cell starts at the
         end of the right context, as in a chunk without carry."""
