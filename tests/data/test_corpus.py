@@ -67,10 +67,10 @@ def test_debian_source_file_downloads_once_checks_the_digest_and_extracts(
 
     monkeypatch.setattr(corpus.urllib.request, "urlopen", urlopen)
     cache = tmp_path / "cache"
-    first = corpus.debian_source_file(cache, "p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/media/clip.mp4")
-    second = corpus.debian_source_file(cache, "p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/media/clip.mp4")
+    first = corpus.debian_source_file(cache, "main/p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/media/clip.mp4")
+    second = corpus.debian_source_file(cache, "main/p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/media/clip.mp4")
     assert first == second and first.read_bytes() == b"frames"
-    assert urls == ["http://deb.debian.org/debian/pool/p/pkg/pkg_1.0.orig.tar.xz"]
+    assert urls == ["http://deb.debian.org/debian/pool/main/p/pkg/pkg_1.0.orig.tar.xz"]
     assert not list(cache.glob("*.part"))
 
 
@@ -78,9 +78,12 @@ def test_debian_source_file_rejects_a_changed_tarball_and_a_missing_member(tmp_p
     cache = tmp_path / "cache"
     _, sha = _source_tarball(cache, "pkg_1.0.orig.tar.xz", {"pkg-1.0/a.mp4": b"a"})
     with pytest.raises(corpus.VsrkitError, match="sha256"):
-        corpus.debian_source_file(cache, "p/pkg/pkg_1.0.orig.tar.xz", "0" * 64, "pkg-1.0/a.mp4")
+        corpus.debian_source_file(cache, "main/p/pkg/pkg_1.0.orig.tar.xz", "0" * 64, "pkg-1.0/a.mp4")
     with pytest.raises(corpus.VsrkitError, match="no file pkg-1.0/b.mp4"):
-        corpus.debian_source_file(cache, "p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/b.mp4")
+        corpus.debian_source_file(cache, "main/p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/b.mp4")
+    # Without its archive area the path 404s on the mirror; it must fail before any cache could hide that.
+    with pytest.raises(corpus.VsrkitError, match="^p/pkg/pkg_1.0.orig.tar.xz: a Debian pool path starts with"):
+        corpus.debian_source_file(cache, "p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/a.mp4")
 
 
 def test_debian_source_file_retries_a_dropped_download_then_gives_a_one_line_error(
@@ -96,7 +99,7 @@ def test_debian_source_file_retries_a_dropped_download_then_gives_a_one_line_err
 
     monkeypatch.setattr(corpus.urllib.request, "urlopen", flaky)
     monkeypatch.setattr(corpus, "DOWNLOAD_RETRY_SECONDS", 0.0)
-    got = corpus.debian_source_file(tmp_path / "ok", "p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/a.mp4")
+    got = corpus.debian_source_file(tmp_path / "ok", "main/p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/a.mp4")
     assert got.read_bytes() == b"a" and not failures
 
     def down(url: str, timeout: float):
@@ -104,6 +107,6 @@ def test_debian_source_file_retries_a_dropped_download_then_gives_a_one_line_err
 
     monkeypatch.setattr(corpus.urllib.request, "urlopen", down)
     with pytest.raises(corpus.VsrkitError, match="download failed after 3 tries") as err:
-        corpus.debian_source_file(tmp_path / "down", "p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/a.mp4")
+        corpus.debian_source_file(tmp_path / "down", "main/p/pkg/pkg_1.0.orig.tar.xz", sha, "pkg-1.0/a.mp4")
     assert "\n" not in str(err.value)
     assert not list((tmp_path / "down").glob("*"))

@@ -152,11 +152,17 @@ def debian_package(dest: Path, package: str) -> Path:
 
 DOWNLOAD_ATTEMPTS = 3
 DOWNLOAD_RETRY_SECONDS = 5.0
+DEBIAN_ARCHIVE_AREAS = ("main", "contrib", "non-free", "non-free-firmware")
 
 
 def debian_source_file(dest: Path, pool_path: str, sha256: str, member: str) -> Path:
     """``member`` of the Debian source tarball at ``pool_path`` (under ``http://deb.debian.org/debian/pool/``),
-    extracted to ``dest/<tarball name>.d/member``. The tarball is downloaded once and must match ``sha256``."""
+    extracted to ``dest/<tarball name>.d/member``. The tarball is downloaded once and must match ``sha256``.
+    ``pool_path`` starts with the archive area: ``main/m/moviepy/moviepy_2.1.2.orig.tar.gz``."""
+    if pool_path.split("/", 1)[0] not in DEBIAN_ARCHIVE_AREAS:
+        # Checked before the cache, so a wrong path fails on the developer's machine too, not first in CI.
+        raise VsrkitError(f"{pool_path}: a Debian pool path starts with its archive area "
+                          f"({', '.join(DEBIAN_ARCHIVE_AREAS)}), e.g. main/")
     tarball = dest / Path(pool_path).name
     out = dest / (tarball.name + ".d") / member
     if out.is_file():
