@@ -8,6 +8,9 @@ exactly the mean of the RLSP run forward and backward in time.
     python scripts/init_bidirectional.py --from default-causal --fusion-layers 0 --out runs/default_avg.safetensors
     python scripts/ship_weights.py runs/default_avg.safetensors --name default \
         --config configs/default_dis_stage2.yaml --eval bi.json gauss.json
+    # two different cells, no fusion (session 17's `default`): forward a fine-tuned cell, backward the old one
+    python scripts/init_bidirectional.py --from rlsp-dis-10-64 --weights runs/<run>/archive/iter_N.safetensors \
+        --backward-from default --preset rlsp-bi-dis-10-64 --fusion-layers 0 --horizon-tau 5 --out FILE
 """
 
 from __future__ import annotations
@@ -38,7 +41,12 @@ def main() -> None:
     parser.add_argument("--horizon-tau", type=float,
                         help="weigh the directions by frames seen (BidirectionalRLSP horizon_tau; default: the "
                              "source's, if it is bidirectional; else 0, the plain mean)")
+    parser.add_argument("--backward-from", metavar="PRESET",
+                        help="a second trained RLSP (or a one-cell bidirectional preset) for the backward cell: untied")
+    parser.add_argument("--backward-weights", help="its weights, when not the preset's own")
     args = parser.parse_args()
+    if args.backward_from and args.tied:
+        raise SystemExit("--backward-from gives the backward run its own cell: not with --tied")
     torch.manual_seed(args.seed)
     source = create_model(args.source, weights=args.weights)
     backward_view, horizon_tau = args.backward_view, args.horizon_tau
@@ -61,6 +69,14 @@ def main() -> None:
                          **alignment_kwargs(source.flow))
     assert isinstance(model, BidirectionalRLSP)
     model.start_from_unidirectional(source)
+    if args.backward_from:
+        backward = create_model(args.backward_from, weights=args.backward_weights)
+        if isinstance(backward, BidirectionalRLSP):
+            try:
+                backward = backward.single_cell()
+            except ValueError as err:
+                raise SystemExit(f"{args.backward_from}: {err}") from None
+        model.backward_cell.load_state_dict(backward.state_dict())
     source_file = args.weights or get_preset(args.source).weights
     # The cells are the source model: its training recipe and metrics describe them.
     meta = read_metadata(source_file) if source_file is not None else {}
@@ -73,6 +89,12 @@ def main() -> None:
                                else "fusion net to be trained, its last conv zero"))
     if "composition" in meta:  # the source is itself a shipped bidirectional model: say what it was
         extra["composition"] += f". {args.source} was: {meta['composition']}"
+    if args.backward_from:
+        backward_file = args.backward_weights or get_preset(args.backward_from).weights
+        extra["composition"] = (f"forward cell {args.source} ({where}); backward cell {args.backward_from} "
+                                f"({args.backward_weights or Path(backward_file).name if backward_file else 'random'}); "
+                                "no fusion net, the runs " + (f"weighted by frames seen (horizon_tau {model.horizon_tau})"
+                                                               if model.horizon_tau else "averaged"))
     save_weights(model, args.out, extra=extra)
     print(f"wrote {args.out}")
 

@@ -540,16 +540,18 @@ register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, 
 # installed. `default-causal` and `default-bd-causal` are RLSP 7-48 with DIS alignment, trained for
 # BI and for gauss1.5; they stream with one frame of look-ahead. `default` (used by `vsrkit upscale`
 # and `make demo`) runs a bigger cell, RLSP 10-64 grown from `default-causal` and trained further,
-# forward and backward in time and averages the two (no fusion net): the best quality, and the
-# slowest. `default-bd` does the same with that cell fine-tuned for gauss1.5. `default-fast` is plain
-# RLSP 7-48.
-_AVERAGED = {"fusion_layers": 0, "tied": True}
+# forward and backward in time, no fusion net: since session 17 two cells (forward: fine-tuned with
+# mixed clip lengths; backward: the session-13 cell), weighted by the frames each has seen. The best
+# quality, and the slowest. `default-bd` runs one cell fine-tuned for gauss1.5 both ways, averaged.
+# `default-fast` is plain RLSP 7-48.
 _OWN_MODELS = (
     # name, class, extra constructor arguments, alignment, (layers, filters), what it is for
-    ("default", BidirectionalRLSP, _AVERAGED, "dis", (10, 64), "BI x4, forward and backward averaged: the best quality"),
+    ("default", BidirectionalRLSP, {"fusion_layers": 0, "tied": False}, "dis", (10, 64),
+     "BI x4, forward and backward weighted by frames seen: the best quality"),
     ("default-causal", RLSP, {}, "dis", (7, 48), "BI x4, causal: streams, faster than default"),
     ("default-fast", RLSP, {}, "none", (7, 48), "BI x4, no alignment: the fastest"),
-    ("default-bd", BidirectionalRLSP, _AVERAGED, "dis", (10, 64), "blurry LR, gauss1.5 x4, forward and backward averaged"),
+    ("default-bd", BidirectionalRLSP, {"fusion_layers": 0, "tied": True}, "dis", (10, 64),
+     "blurry LR, gauss1.5 x4, forward and backward averaged"),
     ("default-bd-causal", RLSP, {}, "dis", (7, 48), "blurry LR, gauss1.5 x4, causal"),
 )
 for _name, _cls, _extra, _align, (_layers, _filters), _purpose in _OWN_MODELS:
