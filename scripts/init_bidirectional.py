@@ -27,6 +27,14 @@ from vsrkit.models.rlsp import RLSP, BidirectionalRLSP, alignment_kwargs
 from vsrkit.weights.io import read_metadata, save_weights
 
 
+def _weights_name(preset: str, weights: str | None) -> str:
+    """A file given on the command line is named as given (its run folder tells which run); a preset's by its name."""
+    if weights:
+        return str(weights)
+    shipped = get_preset(preset).weights
+    return Path(shipped).name if shipped else "random"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--from", dest="source", default="default", help="a trained RLSP preset")
@@ -81,20 +89,19 @@ def main() -> None:
     # The cells are the source model: its training recipe and metrics describe them.
     meta = read_metadata(source_file) if source_file is not None else {}
     extra = {k: meta[k] for k in ("recipe", "metrics", "licence") if k in meta}
-    cells = "one cell run both ways is" if args.tied else "both cells are"
-    # A file given on the command line is named as given (its run folder tells which run); a preset's by its name.
-    where = str(args.weights) if args.weights else (Path(source_file).name if source_file else "random")
-    extra["composition"] = (f"{cells} {args.source} ({where}); "
-                            + ("forward and backward runs averaged" if args.fusion_layers == 0
-                               else "fusion net to be trained, its last conv zero"))
-    if "composition" in meta:  # the source is itself a shipped bidirectional model: say what it was
-        extra["composition"] += f". {args.source} was: {meta['composition']}"
+    where = _weights_name(args.source, args.weights)
     if args.backward_from:
-        backward_file = args.backward_weights or get_preset(args.backward_from).weights
+        weighting = (f"weighted by frames seen (horizon_tau {model.horizon_tau})" if model.horizon_tau else "averaged")
         extra["composition"] = (f"forward cell {args.source} ({where}); backward cell {args.backward_from} "
-                                f"({args.backward_weights or Path(backward_file).name if backward_file else 'random'}); "
-                                "no fusion net, the runs " + (f"weighted by frames seen (horizon_tau {model.horizon_tau})"
-                                                               if model.horizon_tau else "averaged"))
+                                f"({_weights_name(args.backward_from, args.backward_weights)}); "
+                                f"no fusion net, the runs {weighting}")
+    else:
+        cells = "one cell run both ways is" if args.tied else "both cells are"
+        extra["composition"] = (f"{cells} {args.source} ({where}); "
+                                + ("forward and backward runs averaged" if args.fusion_layers == 0
+                                   else "fusion net to be trained, its last conv zero"))
+        if "composition" in meta:  # the source is itself a shipped bidirectional model: say what it was
+            extra["composition"] += f". {args.source} was: {meta['composition']}"
     save_weights(model, args.out, extra=extra)
     print(f"wrote {args.out}")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 # scripts/ is on sys.path when run as a script
 from make_real_train import CLIPS, _clip_path
-from make_real_val import _read_frames, _write_clip
+from make_real_val import _centre_crop, _read_frames, _write_clip
 
 from vsrkit.data.corpus import _downscale_uint8, default_cache_dir
 
@@ -40,10 +40,7 @@ def main() -> None:
             print(f"{name}: left out, {len(frames)} frames (fewer than --frames {args.frames})")
             continue
         start = (len(frames) - args.frames) // 2
-        clip = _downscale_uint8(frames[start:start + args.frames], 2)
-        h, w = clip.shape[1:3]
-        top, left = max(0, (h - MAX_HR[0]) // 2), max(0, (w - MAX_HR[1]) // 2)
-        _write_clip(args.out / name, clip[:, top:top + MAX_HR[0], left:left + MAX_HR[1]])
+        _write_clip(args.out / name, _centre_crop(_downscale_uint8(frames[start:start + args.frames], 2), MAX_HR))
 
 
 if __name__ == "__main__":

