@@ -16,7 +16,7 @@ import torch
 
 from vsrkit import create_model
 from vsrkit.models._registry import get_preset
-from vsrkit.models.rlsp import RLSP, BidirectionalRLSP
+from vsrkit.models.rlsp import RLSP, BidirectionalRLSP, alignment_kwargs
 from vsrkit.weights.io import read_metadata, save_weights
 
 
@@ -35,7 +35,10 @@ def main() -> None:
             source = source.single_cell()
         except ValueError as err:
             raise SystemExit(f"{args.source}: {err}") from None
-    target = create_model(args.preset, value_range=source.value_range)
+    # The source's DIS settings go with its weights: a cell trained on full-resolution flow (finest scale 0)
+    # must not come out with the preset's default, which would silently change what it computes.
+    alignment = {k: v for k, v in alignment_kwargs(source.flow).items() if k != "align"}
+    target = create_model(args.preset, value_range=source.value_range, **alignment)
     if not isinstance(source, RLSP) or not isinstance(target, RLSP):
         raise SystemExit(f"{args.source} and {args.preset} must both be RLSP models")
     if (source.flow is None) != (target.flow is None):

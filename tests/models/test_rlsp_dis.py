@@ -207,6 +207,27 @@ def test_dis_finest_scale_reaches_the_flow_and_survives_growth_single_cell_and_s
     assert loaded.flow.finest_scale == 0
 
 
+def test_grow_script_keeps_the_source_dis_finest_scale(tmp_path) -> None:
+    """scripts/grow_rlsp.py builds its output from the registry preset: the source's finest scale (0, not the
+    preset's 1) must come along, or the grown file silently runs on coarser flow (session 18 found
+    `runs/default_cell.safetensors` had lost it)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from vsrkit.weights.io import read_metadata
+
+    source = create_model("rlsp-dis-7-48", pretrained=False, dis_finest_scale=0)
+    save_weights(source, tmp_path / "cell.safetensors")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "grow_rlsp.py"
+    subprocess.run([sys.executable, str(script), "--from", "rlsp-dis-7-48", "--weights", str(tmp_path / "cell.safetensors"),
+                    "--preset", "rlsp-dis-10-64", "--noise", "0", "--out", str(tmp_path / "grown.safetensors")],
+                   check=True, capture_output=True)
+    hparams = json.loads(read_metadata(tmp_path / "grown.safetensors")["hparams"])
+    assert (hparams["num_layers"], hparams["filters"], hparams["dis_finest_scale"]) == (10, 64, 0)
+
+
 @pytest.mark.parametrize("view", ["transpose", "rot90-ccw"])
 def test_backward_view_runs_the_backward_cell_on_the_turned_clip(view: str, tmp_path) -> None:
     """Unaligned: exactly the RLSP forward, plus the RLSP on the time-reversed clip seen in the view,
