@@ -7,6 +7,9 @@ Vid4 is a test set: this is for reporting only, never for choosing or tuning any
 
     python scripts/eval_checkpoints.py runs/davsr_tiny_r5_lr1e-3 --out docs/davsr_tiny_curve.json \
         --setting stvsr+davsr --baseline cascade-bicubic-linear --every 400
+    # snapshots of a cell that ships as the forward cell of a bidirectional model, scored inside it:
+    python scripts/eval_checkpoints.py runs/default_mixed_lengths4 --forward-of default \
+        --out docs/default_lcm4_curve.json --setting bi+basicsr-y
 
 Evaluates every ``RUN/archive/*.safetensors`` and ``RUN/final.safetensors`` (weights carry their
 architecture and hyper-parameters) plus a baseline (bicubic), by default under ``bi`` + ``basicsr-y``
@@ -24,6 +27,7 @@ import torch
 
 from vsrkit import create_model
 from vsrkit.engine.evaluate import evaluate
+from vsrkit.models.rlsp import RLSP, BidirectionalRLSP, alignment_kwargs
 from vsrkit.shared import shared_path
 from vsrkit.weights.io import load_model, read_metadata
 
@@ -40,6 +44,9 @@ def main() -> None:
     parser.add_argument("--setting", action="append", default=[],
                         help="DEGRADATION+PROTOCOL to score (repeatable; default: bi+basicsr-y, gauss1.5+rlsp)")
     parser.add_argument("--baseline", default="bicubic", help="registry model scored as the baseline row")
+    parser.add_argument("--forward-of", metavar="PRESET",
+                        help="score each snapshot as the forward cell of this bidirectional model (its shipped "
+                             "weights for the rest), not alone")
     args = parser.parse_args()
     settings = [tuple(s.split("+", 1)) for s in args.setting] or list(SETTINGS)
     torch.set_num_threads(1)
@@ -72,7 +79,20 @@ def main() -> None:
         key = f"iter_{iteration:07d}"
         results["snapshots"].setdefault(key, {})["wall_time_s"] = metrics.get("wall_time_s")
         results["snapshots"][key]["iteration"] = iteration
-        score(load_model(path), key, results["snapshots"])
+        score(load_model(path) if args.forward_of is None else with_forward_cell(args.forward_of, path),
+              key, results["snapshots"])
+
+
+def with_forward_cell(preset: str, snapshot: Path) -> BidirectionalRLSP:
+    """``preset`` (a bidirectional RLSP with its shipped weights) with ``snapshot``'s causal cell as its forward cell."""
+    model = create_model(preset)
+    cell = load_model(snapshot)
+    if not isinstance(model, BidirectionalRLSP) or model.tied or not isinstance(cell, RLSP):
+        raise SystemExit(f"--forward-of {preset}: needs an untied bidirectional RLSP and RLSP snapshots")
+    if alignment_kwargs(cell.flow) != alignment_kwargs(model.flow):
+        raise SystemExit(f"{snapshot}: its flow settings differ from {preset}'s")
+    model.forward_cell.load_state_dict(cell.state_dict())
+    return model
 
 
 if __name__ == "__main__":
