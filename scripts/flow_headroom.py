@@ -17,19 +17,17 @@ import torch.nn.functional as F
 from vsrkit import create_model
 from vsrkit.degradations import get_degradation
 from vsrkit.io.frames import list_sequences, read_sequence
-from vsrkit.layers.classical_flow import DISFlow
 from vsrkit.metrics.protocols import get_protocol
-from vsrkit.models.rlsp import BidirectionalRLSP, _flows_to_neighbours
+from vsrkit.models.rlsp import BidirectionalRLSP
 
 
-def hr_neighbour_flows(hr: torch.Tensor, scale: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """DIS (full resolution) between neighbouring HR frames, pooled to LR: ``(1, T, 2, H, W)`` to the previous and
-    to the next frame, boundary frames replicated as the model does."""
-    t = hr.shape[0]
-    prev, nxt = hr[[max(i - 1, 0) for i in range(t)]], hr[[min(i + 1, t - 1) for i in range(t)]]
-    to_prev, to_next = _flows_to_neighbours(DISFlow(finest_scale=0), prev, hr, nxt)
+def hr_neighbour_flows(model: BidirectionalRLSP, hr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's own neighbour flows (its DIS settings, boundary frames replicated) estimated on the HR frames and
+    pooled to LR: ``(1, T, 2, H, W)`` to the previous and to the next frame."""
+    to_prev, to_next = model._neighbour_flows(hr[None])
+    s = model.scale
     # Pooling by the scale and dividing by it gives LR displacements on the LR pixel grid (centred sampling: `bi`).
-    return tuple(F.avg_pool2d(f, scale)[None] / scale for f in (to_prev, to_next))  # type: ignore[return-value]
+    return tuple(F.avg_pool2d(f[0], s)[None] / s for f in (to_prev, to_next))  # type: ignore[return-value]
 
 
 def main() -> None:
@@ -49,7 +47,7 @@ def main() -> None:
         for sequence in list_sequences(dataset):
             hr = read_sequence(sequence)
             lr, target = degradation.pair(hr, model.scale)
-            flows = hr_neighbour_flows(hr, model.scale)
+            flows = hr_neighbour_flows(model, hr)
             with torch.inference_mode():
                 own = protocol.score(model(lr[None])[0], target)["psnr"]
                 # An instance attribute shadows the method: this model only, for this call.

@@ -35,6 +35,14 @@ def _weights_name(preset: str, weights: str | None) -> str:
     return Path(shipped).name if shipped else "random"
 
 
+def _one_cell(name: str, model: BidirectionalRLSP) -> RLSP:
+    """A bidirectional model whose cells are one RLSP (a tied file such as `default-bd`) is that RLSP; else exit."""
+    try:
+        return model.single_cell()
+    except ValueError as err:
+        raise SystemExit(f"{name}: {err}") from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--from", dest="source", default="default", help="a trained RLSP preset")
@@ -63,11 +71,7 @@ def main() -> None:
             backward_view = next(name for name, view in VIEWS.items() if view == source.backward_view)
         if horizon_tau is None:
             horizon_tau = source.horizon_tau
-        # An averaged bidirectional model whose cells are one RLSP (the shipped `default`) is that RLSP.
-        try:
-            source = source.single_cell()
-        except ValueError as err:
-            raise SystemExit(f"{args.source}: {err}") from None
+        source = _one_cell(args.source, source)
     if not isinstance(source, RLSP):
         raise SystemExit(f"{args.source} is not an RLSP model")
     # The same alignment as the source (DIS or none, and DIS's finest scale).
@@ -80,10 +84,7 @@ def main() -> None:
     if args.backward_from:
         backward = create_model(args.backward_from, weights=args.backward_weights)
         if isinstance(backward, BidirectionalRLSP):
-            try:
-                backward = backward.single_cell()
-            except ValueError as err:
-                raise SystemExit(f"{args.backward_from}: {err}") from None
+            backward = _one_cell(args.backward_from, backward)
         model.backward_cell.load_state_dict(backward.state_dict())
     source_file = args.weights or get_preset(args.source).weights
     # The cells are the source model: its training recipe and metrics describe them.
