@@ -11,6 +11,9 @@ exactly the mean of the RLSP run forward and backward in time.
     # two different cells, no fusion (session 17's `default`): forward a fine-tuned cell, backward the old one
     python scripts/init_bidirectional.py --from rlsp-dis-10-64 --weights runs/<run>/archive/iter_N.safetensors \
         --backward-from default --preset rlsp-bi-dis-10-64 --fusion-layers 0 --horizon-tau 5 --out FILE
+    # a bidirectional model (e.g. the shipped `default`) whose forward cell also reads the backward run, its new
+    # weights at zero (the same outputs): the start of configs/default_guided.yaml
+    python scripts/init_bidirectional.py --from default --backward-guide --out runs/guided_init.safetensors
 """
 
 from __future__ import annotations
@@ -60,11 +63,24 @@ def main() -> None:
     parser.add_argument("--backward-from", metavar="PRESET",
                         help="a second trained RLSP (or a one-cell bidirectional preset) for the backward cell: untied")
     parser.add_argument("--backward-weights", help="its weights, when not the preset's own")
+    parser.add_argument("--backward-guide", action="store_true",
+                        help="the forward cell also reads the backward run (BidirectionalRLSP backward_guide), its "
+                             "new weights at zero; a two-cell bidirectional source is kept as it is")
     args = parser.parse_args()
     if args.backward_from and args.tied:
         raise SystemExit("--backward-from gives the backward run its own cell: not with --tied")
     torch.manual_seed(args.seed)
     source = create_model(args.source, weights=args.weights)
+    source_file = args.weights or get_preset(args.source).weights
+    meta = read_metadata(source_file) if source_file is not None else {}
+    if args.backward_guide and isinstance(source, BidirectionalRLSP) and not source.tied:
+        extra = {k: meta[k] for k in ("recipe", "metrics", "licence") if k in meta}
+        extra["composition"] = (f"{args.source} ({_weights_name(args.source, args.weights)}), its forward cell given "
+                                f"the backward run as input at zero weight. {args.source} was: "
+                                f"{meta.get('composition', 'not described')}")
+        save_weights(source.with_backward_guide(), args.out, extra=extra)
+        print(f"wrote {args.out}")
+        return
     backward_view, horizon_tau = args.backward_view, args.horizon_tau
     if isinstance(source, BidirectionalRLSP):
         if backward_view is None:
@@ -86,9 +102,11 @@ def main() -> None:
         if isinstance(backward, BidirectionalRLSP):
             backward = _one_cell(args.backward_from, backward)
         model.backward_cell.load_state_dict(backward.state_dict())
-    source_file = args.weights or get_preset(args.source).weights
+    if args.backward_guide:
+        if model.tied:
+            raise SystemExit("--backward-guide needs two cells: not with --tied")
+        model = model.with_backward_guide()
     # The cells are the source model: its training recipe and metrics describe them.
-    meta = read_metadata(source_file) if source_file is not None else {}
     extra = {k: meta[k] for k in ("recipe", "metrics", "licence") if k in meta}
     where = _weights_name(args.source, args.weights)
     if args.backward_from:

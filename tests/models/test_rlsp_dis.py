@@ -287,3 +287,67 @@ def test_horizon_tau_weighs_each_direction_by_the_frames_it_has_seen(tmp_path) -
     assert create_model("rlsp-bi-dis-7-48", weights=tmp_path / "tau.safetensors", filters=8).horizon_tau == 2.0
     with pytest.raises(ValueError, match="horizon_tau"):
         BidirectionalRLSP(horizon_tau=-1.0)
+
+
+def test_backward_guide_starts_as_the_model_without_it_and_carries_the_future_forward(tmp_path) -> None:
+    """``with_backward_guide`` adds the backward run's state and folded output as forward-cell inputs at zero
+    weight: the same outputs. Once those weights move, the forward cell's output at frame 0 depends on the
+    last frame, which without the guide it cannot see; the guide weights get gradients; the setting is saved."""
+    torch.manual_seed(9)
+    plain = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, fusion_layers=0, tied=False,
+                         backward_view="rot90-ccw", horizon_tau=2.0).eval()
+    guided = plain.with_backward_guide().eval()
+    assert guided.backward_guide and guided.forward_cell.guide_channels == 8 + 16
+    clip = _shifted_clip(dx=1, t_len=5, h=24, w=32)
+    changed_end = clip.clone()
+    changed_end[:, -1] = 1 - changed_end[:, -1]
+    with torch.no_grad():
+        torch.testing.assert_close(guided(clip), plain(clip), rtol=0, atol=0)
+        assert torch.equal(guided.run_directions(clip)[0][:, 0], guided.run_directions(changed_end)[0][:, 0])
+    guided.train()
+    guided(clip).square().mean().backward()
+    guide_grad = guided.forward_cell.trunk[0].weight.grad[:, -guided.forward_cell.guide_channels:]
+    assert guide_grad.abs().sum() > 0
+    guided.eval()
+    with torch.no_grad():
+        guided.forward_cell.trunk[0].weight[:, -guided.forward_cell.guide_channels:].normal_(std=0.1)
+        assert not torch.equal(guided.run_directions(clip)[0][:, 0], guided.run_directions(changed_end)[0][:, 0])
+    save_weights(guided, tmp_path / "guided.safetensors")
+    loaded = create_model("rlsp-bi-dis-7-48", weights=tmp_path / "guided.safetensors", filters=8).eval()
+    assert loaded.backward_guide
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(clip), guided(clip), rtol=0, atol=0)
+    # forward_only: the guided forward cell's estimate is the output.
+    alone = create_model("rlsp-bi-dis-7-48", weights=tmp_path / "guided.safetensors", filters=8,
+                         forward_only=True).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(alone(clip), guided.run_directions(clip)[0], rtol=0, atol=0)
+    with pytest.raises(ValueError, match="forward_only"):
+        BidirectionalRLSP(tied=False, fusion_layers=0, forward_only=True)
+    with pytest.raises(ValueError, match="two cells"):
+        BidirectionalRLSP(tied=True, backward_guide=True)
+    with pytest.raises(ValueError, match="already"):
+        guided.with_backward_guide()
+    with pytest.raises(ValueError, match="guide channels"):
+        guided.forward_cell.cell(clip[:, :3], guided.forward_cell.initial_state(clip[:, 0]), None)
+
+
+def test_init_script_backward_guide_keeps_a_two_cell_model_and_its_outputs(tmp_path) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    torch.manual_seed(10)
+    # The script builds from the preset, whose structure a file may not override: full width.
+    source = create_model("rlsp-bi-dis-7-48", pretrained=False, fusion_layers=0, tied=False,
+                          backward_view="transpose", horizon_tau=3.0).eval()
+    save_weights(source, tmp_path / "two_cells.safetensors")
+    script = Path(__file__).resolve().parents[2] / "scripts" / "init_bidirectional.py"
+    subprocess.run([sys.executable, str(script), "--from", "rlsp-bi-dis-7-48", "--weights",
+                    str(tmp_path / "two_cells.safetensors"), "--backward-guide", "--out", str(tmp_path / "g.safetensors")],
+                   check=True, capture_output=True)
+    guided = create_model("rlsp-bi-dis-7-48", weights=tmp_path / "g.safetensors").eval()
+    assert guided.backward_guide and guided.horizon_tau == 3.0 and not guided.tied
+    clip = _shifted_clip(dx=1, t_len=4, h=24, w=32)
+    with torch.no_grad():
+        torch.testing.assert_close(guided(clip), source(clip), rtol=0, atol=0)

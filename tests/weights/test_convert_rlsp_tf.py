@@ -67,6 +67,7 @@ def test_infers_depth_width_and_maps_every_tensor(
         "value_range": 255.0,
         "align": "none",  # the official network has no alignment
         "dis_finest_scale": 1,  # the constructor's default; unused without alignment
+        "guide_channels": 0,  # only a bidirectional model's forward cell reads a guide
     }
     assert (
         meta["arch"] == "rlsp" and "not redistributable" in meta["licence"] and prefix_name in meta["source"]

@@ -47,7 +47,7 @@ from ..layers.fused import conv_relu
 from ..layers.shuffle import depth_to_space_tf, space_to_depth_tf
 from ..layers.views import VIEWS, flow_to_view, from_view, to_view
 from ..layers.warp import flow_warp
-from ._registry import register_model, shipped_weights
+from ._registry import build_model, register_model, shipped_weights
 from .base import StreamingVSRModel, VSRModel
 
 
@@ -86,8 +86,11 @@ class RLSP(StreamingVSRModel):
         value_range: float = 255.0,
         align: Literal["none", "dis"] = "none",
         dis_finest_scale: int = 1,
+        guide_channels: int = 0,
     ) -> None:
         super().__init__()
+        if guide_channels < 0:
+            raise ValueError(f"guide_channels must be >= 0, got {guide_channels}")
         if num_layers < 3:
             raise ValueError(f"num_layers must be >= 3, got {num_layers}")
         if align not in ("none", "dis"):
@@ -97,7 +100,8 @@ class RLSP(StreamingVSRModel):
         self.filters = filters
         self.value_range = value_range
         s2 = scale * scale
-        in_ch = 3 * (2 * self.radius + 1) + filters + s2
+        self.guide_channels = guide_channels
+        in_ch = 3 * (2 * self.radius + 1) + filters + s2 + guide_channels
         self.trunk = nn.ModuleList(
             [_conv(in_ch, filters)] + [_conv(filters, filters) for _ in range(num_layers - 2)]
         )
@@ -121,7 +125,7 @@ class RLSP(StreamingVSRModel):
         if filters < old_f or num_layers < old_layers:
             raise ValueError(f"can only grow: {old_layers}-{old_f} to {num_layers}-{filters}")
         big = RLSP(num_layers=num_layers, filters=filters, scale=self.scale, value_range=self.value_range,
-                   **alignment_kwargs(self.flow)).to(self.output_head.weight)
+                   guide_channels=self.guide_channels, **alignment_kwargs(self.flow)).to(self.output_head.weight)
         extra = torch.randint(old_f, (filters - old_f,), generator=generator)
         source = torch.cat([torch.arange(old_f), extra])
         share = 1.0 / torch.bincount(source, minlength=old_f)[source].to(big.output_head.weight)
@@ -149,6 +153,24 @@ class RLSP(StreamingVSRModel):
         big.output_head.weight.copy_(read_features(self.output_head.weight))
         big.output_head.bias.copy_(self.output_head.bias)
         return big
+
+    @torch.no_grad()
+    def with_guide(self, guide_channels: int) -> RLSP:
+        """A copy taking ``guide_channels`` more input channels, whose weights start at zero: it computes
+        the same function until trained to read them."""
+        if self.guide_channels:
+            raise ValueError("with_guide adds guide channels to a cell that has none")
+        guided = build_model(RLSP, {
+            "num_layers": len(self.trunk) + 1, "filters": self.filters, "scale": self.scale,
+            "value_range": self.value_range, "guide_channels": guide_channels, **alignment_kwargs(self.flow),
+        }).to(self.output_head.weight)
+        state = self.state_dict()
+        first = state["trunk.0.weight"]
+        widened = first.new_zeros(guided.trunk[0].weight.shape)
+        widened[:, : first.shape[1]] = first
+        state["trunk.0.weight"] = widened
+        guided.load_state_dict(state)
+        return guided
 
     def initial_state(self, frame: Tensor) -> tuple[Tensor, Tensor]:
         b, _, h, w = frame.shape
@@ -185,10 +207,16 @@ class RLSP(StreamingVSRModel):
         return y_hr, new_state
 
     def cell(
-        self, window: Tensor, state: tuple[Tensor, Tensor], flows: tuple[Tensor, Tensor] | None
+        self, window: Tensor, state: tuple[Tensor, Tensor], flows: tuple[Tensor, Tensor] | None,
+        guide: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor]]:
         """One recurrent step on inputs aligned by ``flows`` (centre to previous, centre to next;
-        ``None``: unaligned). Returns the HR Y output, the trunk's features and the new state."""
+        ``None``: unaligned). ``guide``: ``guide_channels`` more inputs, already aligned with the centre
+        frame (a cell built with them needs them). Returns the HR Y output, the trunk's features and
+        the new state."""
+        if (guide is None) != (self.guide_channels == 0):
+            raise ValueError(f"this cell takes {self.guide_channels} guide channels, got "
+                             f"{'none' if guide is None else guide.shape[1]}")
         hidden, feedback = state
         if flows is not None:
             window, hidden, feedback = self._align(window, hidden, feedback, *flows)
@@ -199,6 +227,8 @@ class RLSP(StreamingVSRModel):
         conv_dtype = self.output_head.weight.dtype
         frames = (window.reshape(b, n * c, h, w) * self.value_range).to(conv_dtype)
         parts = [frames, hidden.to(conv_dtype), feedback.to(conv_dtype)]
+        if guide is not None:
+            parts.append(guide.to(conv_dtype))
         if self.output_head.weight.is_contiguous(memory_format=torch.channels_last):
             # Weights in channels-last (the Upscaler on CPU): inputs too, or oneDNN reorders them.
             parts = [p.contiguous(memory_format=torch.channels_last) for p in parts]
@@ -213,6 +243,15 @@ class RLSP(StreamingVSRModel):
         y_hr = depth_to_space_tf(residual, self.scale)
         new_feedback = space_to_depth_tf(y_hr, self.scale)
         return y_hr / self.value_range, x, (new_hidden, new_feedback)
+
+
+class _BackwardStep(NamedTuple):
+    """The backward cell at one frame, mapped back from its view: HR output, trunk features (with a fusion
+    net) and what the forward cell reads of it (with ``backward_guide``)."""
+
+    output: Tensor
+    features: Tensor | None
+    guide: Tensor | None
 
 
 class _ForwardCarry(NamedTuple):
@@ -260,6 +299,15 @@ class BidirectionalRLSP(VSRModel):
     not drift over the clip's length (MODEL_CARD.md, "Session 17"). In chunks, the forward cell's count
     travels with its carried state, so the output still equals a whole-clip run's up to the backward
     cell's shorter context.
+
+    ``backward_guide=True`` (untied cells only) lets the forward cell read the backward run at each frame:
+    the backward cell's state after that frame and its HR output folded by space-to-depth (``F + s²``
+    more input channels of the forward cell's first conv), so the forward recurrence carries what the
+    future showed, not only the final mix. :meth:`with_backward_guide` adds them with zero weights,
+    i.e. exactly the model without; training then teaches the forward cell to use them.
+    ``forward_only=True`` (with ``backward_guide``) outputs the forward cell's estimate alone, which has then
+    read both directions: to train that estimate as an estimate of the frame (the loss on the mix would
+    make it whatever complements the backward output, and the cell feeds it back to itself).
     """
 
     arch = "rlsp-bi"
@@ -288,8 +336,14 @@ class BidirectionalRLSP(VSRModel):
         backward_view: str = "identity",
         fusion: Literal["add", "blend"] = "add",
         horizon_tau: float = 0.0,
+        backward_guide: bool = False,
+        forward_only: bool = False,
     ) -> None:
         super().__init__()
+        if forward_only and not (backward_guide and fusion_layers == 0):
+            raise ValueError("forward_only needs backward_guide and no fusion net: else it is a causal RLSP")
+        if backward_guide and tied:
+            raise ValueError("backward_guide needs two cells (tied=False): the backward cell has no guide")
         if fusion not in ("add", "blend"):
             raise ValueError(f"fusion must be 'add' or 'blend', got {fusion!r}")
         if horizon_tau < 0 or (horizon_tau > 0 and fusion == "blend" and fusion_layers > 0):
@@ -302,7 +356,10 @@ class BidirectionalRLSP(VSRModel):
             raise ValueError(f"align must be 'none' or 'dis', got {align!r}")
         cell_args = {"num_layers": num_layers, "filters": filters, "scale": scale, "value_range": value_range}
         # The cells are built unaligned: this model computes the flows once and hands them over.
-        self.forward_cell = RLSP(**cell_args)
+        self.backward_guide = backward_guide
+        self.forward_only = forward_only
+        guide_channels = filters + scale * scale if backward_guide else 0
+        self.forward_cell = RLSP(**cell_args, guide_channels=guide_channels)
         self.tied = tied
         if not tied:
             self.backward_cell = RLSP(**cell_args)
@@ -318,13 +375,33 @@ class BidirectionalRLSP(VSRModel):
 
     def start_from_unidirectional(self, model: RLSP) -> None:
         """Copy a trained RLSP into both cells and zero the fusion's last conv: the output is then
-        exactly the mean of that RLSP run forward and backward in time."""
-        self.forward_cell.load_state_dict(model.state_dict())
+        exactly the mean of that RLSP run forward and backward in time (guide inputs, if any, at zero)."""
+        forward = model.with_guide(self.forward_cell.guide_channels) if self.backward_guide else model
+        self.forward_cell.load_state_dict(forward.state_dict())
         if not self.tied:
             self.backward_cell.load_state_dict(model.state_dict())
         if self.fusion_out is not None:
             nn.init.zeros_(self.fusion_out.weight)
             nn.init.zeros_(self.fusion_out.bias)
+
+    def with_backward_guide(self) -> BidirectionalRLSP:
+        """A copy whose forward cell also reads the backward run (``backward_guide``), its new weights at zero:
+        the same outputs as this model, and the start of training them."""
+        if self.backward_guide:
+            raise ValueError("this model's forward cell already reads the backward run")
+        cell = self.forward_cell
+        names = {name for name, view in VIEWS.items() if view == self.backward_view}
+        guided = build_model(BidirectionalRLSP, {
+            "num_layers": len(cell.trunk) + 1, "filters": cell.filters, "scale": self.scale,
+            "value_range": self.value_range, "fusion_layers": len(self.fusion) + 1 if self.fusion_out is not None else 0,
+            "tied": self.tied, "backward_view": names.pop(), "fusion": "blend" if self.blend else "add",
+            "horizon_tau": self.horizon_tau, "backward_guide": True, **alignment_kwargs(self.flow),
+        }).to(cell.output_head.weight)
+        state = self.state_dict()
+        state.update({f"forward_cell.{k}": v
+                      for k, v in cell.with_guide(guided.forward_cell.guide_channels).state_dict().items()})
+        guided.load_state_dict(state)
+        return guided
 
     def single_cell(self) -> RLSP:
         """The one causal RLSP this model runs both ways (tied, or two equal cells and no fusion net:
@@ -359,12 +436,14 @@ class BidirectionalRLSP(VSRModel):
     def _cell_steps(
         self, cell: RLSP, lr: Tensor, flows: tuple[Tensor, Tensor] | None, steps: range,
         state: tuple[Tensor, Tensor] | None = None, flows_from: int = 0,
+        backward: dict[int, _BackwardStep] | None = None,
     ) -> Iterator[tuple[int, Tensor, Tensor, tuple[Tensor, Tensor]]]:
         """Run one cell over ``steps`` (frame indices, descending for the backward cell): ``(t, HR
-        output, trunk features, state after t)`` per step. ``flows`` begin at frame ``flows_from``."""
+        output, trunk features, state after t)`` per step. ``flows`` begin at frame ``flows_from``;
+        ``backward``: the backward run, whose guide a guided forward cell reads at each frame."""
         t_len = lr.shape[1]
         step = steps.step
-        backward = step < 0
+        reversed_time = step < 0
         if state is None:
             state = cell.initial_state(lr[:, 0])
         for t in steps:
@@ -373,12 +452,15 @@ class BidirectionalRLSP(VSRModel):
             cell_flows = None
             if flows is not None:
                 to_prev, to_next = flows[0][:, t - flows_from], flows[1][:, t - flows_from]
-                cell_flows = (to_next, to_prev) if backward else (to_prev, to_next)
-            y_hr, features, state = cell.cell(lr[:, idx], state, cell_flows)
+                cell_flows = (to_next, to_prev) if reversed_time else (to_prev, to_next)
+            guide = backward[t].guide if cell.guide_channels and backward is not None else None
+            y_hr, features, state = cell.cell(lr[:, idx], state, cell_flows, guide)
             yield t, y_hr, features, state
 
     def _forward_weight(self, seen_forward: int, seen_backward: int) -> float:
         """The forward estimate's share of a frame, from how many frames each direction has seen there."""
+        if self.forward_only:
+            return 1.0
         if self.horizon_tau == 0:
             return 0.5
         trust_forward, trust_backward = (-math.expm1(-k / self.horizon_tau) for k in (seen_forward, seen_backward))
@@ -401,8 +483,9 @@ class BidirectionalRLSP(VSRModel):
         seen_before = 0 if carry is None else carry.frames_seen
         results = []
         for t, y_f, x_f, state in self._cell_steps(self.forward_cell, lr, flows, range(first, stop),
-                                                       None if carry is None else carry.state, flows_from=first):
-            y_b, x_b = backward.pop(t)
+                                                       None if carry is None else carry.state, flows_from=first,
+                                                       backward=backward):
+            y_b, x_b, _ = backward.pop(t)
             w = self._forward_weight(seen_before + t - first + 1, t_len - t)
             # With w = 0.5 this is bit for bit (y_f + y_b) / 2: halving is exact in binary floats.
             y = w * y_f + (1 - w) * y_b
@@ -420,21 +503,29 @@ class BidirectionalRLSP(VSRModel):
 
     def _backward_run(
         self, lr: Tensor, flows: tuple[Tensor, Tensor] | None, first: int, stop: int, *, keep_features: bool
-    ) -> dict[int, tuple[Tensor, Tensor | None]]:
-        """The backward cell from the clip's last frame down to ``first``: ``{t: (HR output, trunk features
-        or None)}`` for ``first <= t < stop``, mapped back from the backward view."""
+    ) -> dict[int, _BackwardStep]:
+        """The backward cell from the clip's last frame down to ``first``, for ``first <= t < stop``,
+        mapped back from the backward view."""
         view = self.backward_view
         # The backward cell sees the clip in its own view (flows turned with it, not re-estimated),
         # so that its errors differ more from the forward cell's and their mean is better.
         backward_lr = to_view(lr, view)
         backward_flows = None if flows is None else (flow_to_view(flows[0], view), flow_to_view(flows[1], view))
         cell = self.forward_cell if self.tied else self.backward_cell
-        return {
-            t: (from_view(y, view), from_view(x, view) if keep_features else None)
-            for t, y, x, _ in self._cell_steps(cell, backward_lr, backward_flows,
-                                               range(lr.shape[1] - 1, first - 1, -1), flows_from=first)
-            if t < stop
-        }
+        steps = {}
+        for t, y, x, (hidden, _) in self._cell_steps(cell, backward_lr, backward_flows,
+                                                     range(lr.shape[1] - 1, first - 1, -1), flows_from=first):
+            if t >= stop:
+                continue
+            y = from_view(y, view)
+            guide = None
+            if self.backward_guide:
+                # The state turns back with the image; the output is folded only after turning back, so
+                # that its space-to-depth channels mean the same sub-pixel positions as the forward cell's.
+                folded = space_to_depth_tf(y * self.value_range, self.scale)
+                guide = torch.cat([from_view(hidden, view).to(folded.dtype), folded], dim=1)
+            steps[t] = _BackwardStep(y, from_view(x, view) if keep_features else None, guide)
+        return steps
 
     def forward(self, lr: Tensor) -> Tensor:
         return self._run(lr, 0, lr.shape[1], None)[0]
@@ -446,8 +537,8 @@ class BidirectionalRLSP(VSRModel):
         t_len = lr.shape[1]
         flows = self._neighbour_flows(lr)
         backward = self._backward_run(lr, flows, 0, t_len, keep_features=False)
-        forward = [y for _, y, _, _ in self._cell_steps(self.forward_cell, lr, flows, range(t_len))]
-        return torch.stack(forward, dim=1), torch.stack([backward[t][0] for t in range(t_len)], dim=1)
+        forward = [y for _, y, _, _ in self._cell_steps(self.forward_cell, lr, flows, range(t_len), backward=backward)]
+        return torch.stack(forward, dim=1), torch.stack([backward[t].output for t in range(t_len)], dim=1)
 
     def run_chunk(
         self, lr: Tensor, carry: _ForwardCarry | None, first: int, stop: int
