@@ -321,18 +321,21 @@ def _textured_clip(t_len: int, h: int, w: int) -> Tensor:
     return torch.stack([big[:, 4 : 4 + h, 4 + k : 4 + k + w] for k in range(t_len)])
 
 
-@pytest.mark.parametrize(("views", "backward_view", "horizon_tau"),
-                         [(1, "identity", 0.0), (2, "identity", 0.0), (1, "rot90-ccw", 0.0), (1, "rot90-ccw", 3.0)])
-def test_carried_chunks_equal_whole_clip(views: int, backward_view: str, horizon_tau: float) -> None:
+@pytest.mark.parametrize(("views", "backward_view", "horizon_tau", "backward_guide"),
+                         [(1, "identity", 0.0, False), (2, "identity", 0.0, False), (1, "rot90-ccw", 0.0, False),
+                          (1, "rot90-ccw", 3.0, False), (1, "rot90-ccw", 3.0, True)])
+def test_carried_chunks_equal_whole_clip(views: int, backward_view: str, horizon_tau: float,
+                                         backward_guide: bool) -> None:
     """The bidirectional RLSP hands its forward state from chunk to chunk: with the backward
     direction given the rest of the clip as warm-up, chunked output is the whole-clip output,
-    through the self-ensemble's per-view carries too, with the backward cell on a turned view, and
-    with the directions weighted by frames seen (the forward count travels with the carry)."""
+    through the self-ensemble's per-view carries too, with the backward cell on a turned view,
+    with the directions weighted by frames seen (the forward count travels with the carry), and with
+    the forward cell reading the backward run (random guide weights, so the guide counts)."""
     from vsrkit.engine.self_ensemble import with_self_ensemble
 
     torch.manual_seed(6)
     model = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, backward_view=backward_view,
-                         horizon_tau=horizon_tau).eval()
+                         horizon_tau=horizon_tau, backward_guide=backward_guide).eval()
     assert model.carries_chunk_state
     clip = _textured_clip(9, 16, 20)
     with torch.no_grad():
