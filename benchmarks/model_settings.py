@@ -15,29 +15,19 @@ to the first's; when ``dis_finest_scale`` differs, also what DIS itself takes pe
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from vsrkit import create_model
 from vsrkit.degradations import degrade
 from vsrkit.engine.upscaler import Upscaler
+from vsrkit.errors import VsrkitError
 from vsrkit.io.frames import read_sequence
 from vsrkit.layers.classical_flow import DISFlow
+from vsrkit.models._registry import parse_settings
 from vsrkit.shared import shared_path
-
-
-def parse_setting(text: str) -> dict[str, Any]:
-    setting = {}
-    for item in text.split(","):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"setting {item!r}: expected KEY=JSON")
-        setting[key] = json.loads(value)
-    return setting
 
 
 def main() -> None:
@@ -50,7 +40,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    settings = {text: parse_setting(text) for text in args.settings}
+    try:
+        settings = {text: parse_settings(text) for text in args.settings}
+    except VsrkitError as err:
+        raise SystemExit(str(err)) from None
     hr = read_sequence(args.clip or shared_path("data", "temple", "GT"))[: args.frames]
     lr = degrade(hr, "bi", 4)[None]
     print(f"{args.model} on {lr.shape[1]} LR frames of {lr.shape[-1]}x{lr.shape[-2]}, {args.threads} threads")

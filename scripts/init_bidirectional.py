@@ -73,8 +73,9 @@ def main() -> None:
     source = create_model(args.source, weights=args.weights)
     source_file = args.weights or get_preset(args.source).weights
     meta = read_metadata(source_file) if source_file is not None else {}
+    # The cells are the source model: its training recipe and metrics describe them.
+    extra = {k: meta[k] for k in ("recipe", "metrics", "licence") if k in meta}
     if args.backward_guide and isinstance(source, BidirectionalRLSP) and not source.tied:
-        extra = {k: meta[k] for k in ("recipe", "metrics", "licence") if k in meta}
         extra["composition"] = (f"{args.source} ({_weights_name(args.source, args.weights)}), its forward cell given "
                                 f"the backward run as input at zero weight. {args.source} was: "
                                 f"{meta.get('composition', 'not described')}")
@@ -106,8 +107,6 @@ def main() -> None:
         if model.tied:
             raise SystemExit("--backward-guide needs two cells: not with --tied")
         model = model.with_backward_guide()
-    # The cells are the source model: its training recipe and metrics describe them.
-    extra = {k: meta[k] for k in ("recipe", "metrics", "licence") if k in meta}
     where = _weights_name(args.source, args.weights)
     if args.backward_from:
         weighting = (f"weighted by frames seen (horizon_tau {model.horizon_tau})" if model.horizon_tau else "averaged")

@@ -23,6 +23,8 @@ import torch
 
 from vsrkit import create_model
 from vsrkit.engine.evaluate import evaluate
+from vsrkit.errors import VsrkitError
+from vsrkit.models._registry import parse_settings
 from vsrkit.shared import shared_path
 
 NATURAL = ("reds_000", "photo_val", "real_val", "long_val")
@@ -73,17 +75,16 @@ def main() -> None:
     parser.add_argument("--model", default="default")
     parser.add_argument("--weights")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=JSON",
-                        help="a constructor setting on top of the file's (repeatable), e.g. forward_only=false")
+                        help="constructor settings on top of the file's (KEY=JSON, several joined by ','; repeatable), "
+                             "e.g. forward_only=false")
     parser.add_argument("--cache", type=Path, default=Path("data_cache"), help="where the cached sets are")
     parser.add_argument("--against", type=Path, help="a baseline's JSON written by this script: apply the rule")
     parser.add_argument("--out", type=Path, help="write the scores as JSON")
     args = parser.parse_args()
-    overrides = {}
-    for item in args.overrides:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set {item!r}: expected KEY=JSON")
-        overrides[key] = json.loads(value)
+    try:
+        overrides = {k: v for text in args.overrides for k, v in parse_settings(text).items()}
+    except VsrkitError as err:
+        raise SystemExit(f"--set: {err}") from None
     model = create_model(args.model, weights=args.weights, **overrides).eval()
     result = {"model": args.model, "weights": args.weights, "overrides": overrides, **score(model, args.cache)}
     sets = result["sets"]

@@ -122,3 +122,15 @@ def test_weights_file_hparams_are_used_and_conflicts_rejected(tmp_path: Path) ->
         torch.testing.assert_close(loaded(clip), trained.eval()(clip), rtol=0, atol=0)
     with pytest.raises(WeightsError, match="filters=48"):
         create_model("rlsp-7-64", weights=path)
+
+
+def test_parse_settings_reads_command_line_constructor_settings() -> None:
+    from vsrkit.errors import VsrkitError
+    from vsrkit.models._registry import parse_settings
+
+    assert parse_settings('backward_view="identity",horizon_tau=5,tied=false') == {
+        "backward_view": "identity", "horizon_tau": 5, "tied": False}
+    with pytest.raises(VsrkitError, match="expected KEY=JSON"):
+        parse_settings("horizon_tau")
+    with pytest.raises(VsrkitError, match="not JSON"):
+        parse_settings("backward_view=identity")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import inspect
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,21 @@ def full_hparams(cls: type[VSRModel], kwargs: dict[str, Any]) -> dict[str, Any]:
     bound = sig.bind_partial(None, **kwargs)
     bound.apply_defaults()
     return {k: v for k, v in bound.arguments.items() if k != "self"}
+
+
+def parse_settings(text: str) -> dict[str, Any]:
+    """Constructor settings written on a command line, ``KEY=JSON`` joined by ``,`` (``backward_view="identity",horizon_tau=5``),
+    as keyword arguments for :func:`create_model`."""
+    settings = {}
+    for item in text.split(","):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise VsrkitError(f"setting {item!r}: expected KEY=JSON")
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            raise VsrkitError(f"setting {item!r}: {value!r} is not JSON (a string needs quotes)") from None
+    return settings
 
 
 def build_model(cls: type[VSRModel], kwargs: dict[str, Any]) -> VSRModel:

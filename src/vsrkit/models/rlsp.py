@@ -390,11 +390,10 @@ class BidirectionalRLSP(VSRModel):
         if self.backward_guide:
             raise ValueError("this model's forward cell already reads the backward run")
         cell = self.forward_cell
-        names = {name for name, view in VIEWS.items() if view == self.backward_view}
         guided = build_model(BidirectionalRLSP, {
             "num_layers": len(cell.trunk) + 1, "filters": cell.filters, "scale": self.scale,
             "value_range": self.value_range, "fusion_layers": len(self.fusion) + 1 if self.fusion_out is not None else 0,
-            "tied": self.tied, "backward_view": names.pop(), "fusion": "blend" if self.blend else "add",
+            "tied": self.tied, "backward_view": next(name for name, view in VIEWS.items() if view == self.backward_view), "fusion": "blend" if self.blend else "add",
             "horizon_tau": self.horizon_tau, "backward_guide": True, **alignment_kwargs(self.flow),
         }).to(cell.output_head.weight)
         state = self.state_dict()
@@ -522,8 +521,9 @@ class BidirectionalRLSP(VSRModel):
             if self.backward_guide:
                 # The state turns back with the image; the output is folded only after turning back, so
                 # that its space-to-depth channels mean the same sub-pixel positions as the forward cell's.
+                # Held in the state's dtype (the cells' conv dtype, which the forward cell casts the guide to).
                 folded = space_to_depth_tf(y * self.value_range, self.scale)
-                guide = torch.cat([from_view(hidden, view).to(folded.dtype), folded], dim=1)
+                guide = torch.cat([from_view(hidden, view), folded.to(hidden.dtype)], dim=1)
             steps[t] = _BackwardStep(y, from_view(x, view) if keep_features else None, guide)
         return steps
 
