@@ -8,9 +8,10 @@ exactly the mean of the RLSP run forward and backward in time.
     python scripts/init_bidirectional.py --from default-causal --fusion-layers 0 --out runs/default_avg.safetensors
     python scripts/ship_weights.py runs/default_avg.safetensors --name default \
         --config configs/default_dis_stage2.yaml --eval bi.json gauss.json
-    # two different cells, no fusion (session 17's `default`): forward a fine-tuned cell, backward the old one
+    # two different cells, no fusion: forward a fine-tuned cell, backward the shipped `default`'s backward cell
     python scripts/init_bidirectional.py --from rlsp-dis-10-64 --weights runs/<run>/archive/iter_N.safetensors \
-        --backward-from default --preset rlsp-bi-dis-10-64 --fusion-layers 0 --horizon-tau 5 --out FILE
+        --backward-from default --preset rlsp-bi-dis-10-64 --fusion-layers 0 --backward-view rot90-ccw \
+        --horizon-tau 5 --out FILE
     # a bidirectional model (e.g. the shipped `default`) whose forward cell also reads the backward run, its new
     # weights at zero (the same outputs): the start of configs/default_guided.yaml
     python scripts/init_bidirectional.py --from default --backward-guide --out runs/guided_init.safetensors
@@ -61,7 +62,7 @@ def main() -> None:
                         help="weigh the directions by frames seen (BidirectionalRLSP horizon_tau; default: the "
                              "source's, if it is bidirectional; else 0, the plain mean)")
     parser.add_argument("--backward-from", metavar="PRESET",
-                        help="a second trained RLSP (or a one-cell bidirectional preset) for the backward cell: untied")
+                        help="a second trained RLSP for the backward cell (of a bidirectional model: its backward cell): untied")
     parser.add_argument("--backward-weights", help="its weights, when not the preset's own")
     parser.add_argument("--backward-guide", action="store_true",
                         help="the forward cell also reads the backward run (BidirectionalRLSP backward_guide), its "
@@ -101,7 +102,11 @@ def main() -> None:
     if args.backward_from:
         backward = create_model(args.backward_from, weights=args.backward_weights)
         if isinstance(backward, BidirectionalRLSP):
-            backward = _one_cell(args.backward_from, backward)
+            if backward.fusion_out is not None:
+                raise SystemExit(f"{args.backward_from}: has a fusion net; its backward cell was trained for it")
+            backward = backward.direction_cell("backward")
+        if backward.guide_channels:
+            raise SystemExit(f"{args.backward_from}: its backward cell reads a guide input; a backward cell cannot")
         model.backward_cell.load_state_dict(backward.state_dict())
     if args.backward_guide:
         if model.tied:

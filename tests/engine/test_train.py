@@ -64,6 +64,31 @@ def test_mixed_clip_lengths_train_and_resume_exactly(tmp_path: Path, monkeypatch
         config_from_dict(tiny_config(tmp_path, data, "bad", **{"data.mix": [mix[0], {"num_frames": 3, "batch_size": 0}]}))
 
 
+def test_burn_in_frames_build_the_state_and_the_loss_sees_the_rest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_clip(tmp_path / "clip", frames=8)
+    mix = [{"num_frames": 2, "batch_size": 2}, {"num_frames": 6, "batch_size": 2, "burn_in": 4}]
+    seen: list[tuple[int, int, int]] = []
+    original = RLSP.forward
+
+    def record(self: RLSP, lr: torch.Tensor, burn_in: int = 0) -> torch.Tensor:
+        out = original(self, lr, burn_in)
+        seen.append((lr.shape[1], burn_in, out.shape[1]))
+        return out
+
+    monkeypatch.setattr(RLSP, "forward", record)
+    straight = train(config_from_dict(tiny_config(tmp_path, data, "straight", iterations=4, **{"data.mix": mix})),
+                     log=lambda *_: None)
+    monkeypatch.undo()
+    assert straight.finished and seen == [(2, 0, 2), (6, 4, 2)] * 2
+    split_cfg = config_from_dict(tiny_config(tmp_path, data, "split", iterations=4, **{"data.mix": mix}))
+    train(split_cfg, stop_at=1, log=lambda *_: None)
+    resumed = train(split_cfg, resume="auto", log=lambda *_: None)
+    assert _states_equal(straight.model.state_dict(), resumed.model.state_dict()) == []
+    with pytest.raises(ConfigError, match="burn_in: needs a recurrent model"):
+        train(config_from_dict(tiny_config(tmp_path, data, "rfs3", iterations=1, **{"data.mix": mix, "model": {
+            "name": "rfs3", "kwargs": {"filters": 4}}})), log=lambda *_: None)
+
+
 def test_export_and_checkpoint_contents(tmp_path: Path) -> None:
     data = make_clip(tmp_path / "clip")
     result = train(config_from_dict(tiny_config(tmp_path, data, "run", iterations=4, checkpoint_every=2,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -43,10 +44,13 @@ def test_yaml_and_overrides(tmp_path: Path) -> None:
         ("", ["optim.betas=[0.9]"], "optim.betas: expected two numbers"),
         ("", ["iterations=0"], "iterations: must be positive"),
         ("", ["data.flip=3"], "data.flip: expected true/false"),
+        ("data: {num_frames: 4, burn_in: 4}\n", [], "data.burn_in: must be in [0, num_frames=4), got 4"),
+        ("data: {mix: [{num_frames: 5, batch_size: 2, burn_in: 1}, {num_frames: 5, batch_size: 2}]}\n", [],
+         "data.mix.1.burn_in: entries with 5 frames must share one burn_in"),
     ],
 )
 def test_config_errors_name_the_key(tmp_path: Path, text: str, overrides: list[str], message: str) -> None:
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("(", r"\(")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_config(_write(tmp_path, text), overrides)
 
 

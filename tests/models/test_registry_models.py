@@ -57,6 +57,9 @@ def _clip(name: str) -> torch.Tensor:
     return torch.rand(1, t, 3, h, w)
 
 
+STREAMING = [n for n in list_models() if issubclass(create_model(n, pretrained=False, **TINY[n]).__class__, StreamingVSRModel)]
+
+
 def test_every_model_has_a_tiny_config() -> None:
     assert sorted(TINY) == list_models()
 
@@ -92,7 +95,7 @@ def test_save_load_roundtrip(name: str, tmp_path: Path) -> None:
         torch.testing.assert_close(model(clip), clone(clip), rtol=0, atol=0)
 
 
-@pytest.mark.parametrize("name", [n for n in list_models() if issubclass(create_model(n, pretrained=False, **TINY[n]).__class__, StreamingVSRModel)])
+@pytest.mark.parametrize("name", STREAMING)
 def test_streaming_equals_whole_sequence(name: str) -> None:
     """Frame-by-frame stepping with explicit state gives exactly the whole-sequence output."""
     model = _tiny(name).eval()
@@ -107,6 +110,22 @@ def test_streaming_equals_whole_sequence(name: str) -> None:
             out, state = model.step(padded[:, t : t + 2 * r + 1], state)
             frames.append(out)
     torch.testing.assert_close(torch.stack(frames, 1), whole, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", [n for n in STREAMING if _tiny(n).kind == "recurrent"])
+def test_burn_in_outputs_the_later_frames_and_trains_every_parameter(name: str) -> None:
+    """Burn-in frames build the state only: the outputs after them are the whole run's, and the frames that
+    keep autograd still reach every parameter (SRNL's per-sequence weight cache must not be the no-grad one)."""
+    model = _tiny(name).eval()
+    clip = _clip(name)
+    with torch.no_grad():
+        torch.testing.assert_close(model(clip, burn_in=2), model(clip)[:, 2:], rtol=0, atol=0)
+    model.train()
+    model(clip, burn_in=2).square().mean().backward()
+    missing = [n for n, p in model.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    assert not missing, f"parameters without gradient after burn-in: {missing}"
+    with pytest.raises(ValueError, match="burn_in must be in"):
+        model(clip, burn_in=clip.shape[1])
 
 
 def test_weights_file_hparams_are_used_and_conflicts_rejected(tmp_path: Path) -> None:

@@ -351,3 +351,29 @@ def test_init_script_backward_guide_keeps_a_two_cell_model_and_its_outputs(tmp_p
     clip = _shifted_clip(dx=1, t_len=4, h=24, w=32)
     with torch.no_grad():
         torch.testing.assert_close(guided(clip), source(clip), rtol=0, atol=0)
+
+
+def test_init_script_rebuilds_a_two_cell_model_from_its_direction_cells(tmp_path) -> None:
+    """`--backward-from` a two-cell model takes its backward cell: the model's own forward cell paired with it is
+    the model again (session 17's `default` is rebuilt this way)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    torch.manual_seed(11)
+    source = create_model("rlsp-bi-dis-7-48", pretrained=False, fusion_layers=0, tied=False,
+                          backward_view="transpose", horizon_tau=3.0).eval()
+    save_weights(source, tmp_path / "two_cells.safetensors")
+    save_weights(source.direction_cell("forward"), tmp_path / "forward.safetensors")
+    assert not torch.equal(source.direction_cell("backward").output_head.weight, source.forward_cell.output_head.weight)
+    script = Path(__file__).resolve().parents[2] / "scripts" / "init_bidirectional.py"
+    subprocess.run([sys.executable, str(script), "--from", "rlsp-dis-7-48", "--weights", str(tmp_path / "forward.safetensors"),
+                    "--backward-from", "rlsp-bi-dis-7-48", "--backward-weights", str(tmp_path / "two_cells.safetensors"),
+                    "--preset", "rlsp-bi-dis-7-48", "--fusion-layers", "0", "--backward-view", "transpose",
+                    "--horizon-tau", "3", "--out", str(tmp_path / "rebuilt.safetensors")], check=True, capture_output=True)
+    rebuilt = create_model("rlsp-bi-dis-7-48", weights=tmp_path / "rebuilt.safetensors").eval()
+    clip = _shifted_clip(dx=1, t_len=4, h=24, w=32)
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(clip), source(clip), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="direction must be"):
+        source.direction_cell("sideways")

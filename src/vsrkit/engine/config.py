@@ -59,6 +59,9 @@ class ClipLengthConfig:
     num_frames: int
     # Global batch of the iterations that use this length.
     batch_size: int
+    # Leading frames of these clips that only build the recurrent state (no gradient, no loss): the loss then
+    # sees what a long history leaves in the state at the cost of the frames it learns from. Recurrent models only.
+    burn_in: int = 0
 
 
 @dataclass
@@ -76,6 +79,8 @@ class DataConfig:
     sources: list[SourceConfig] = field(default_factory=list)
     scale: int = 4
     num_frames: int = 10
+    # As data.mix entries' burn_in, for data.num_frames clips.
+    burn_in: int = 0
     lr_crop: int = 40
     # Global batch (split across DDP ranks).
     batch_size: int = 8
@@ -299,6 +304,15 @@ def _check(cfg: TrainConfig) -> None:
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"{key}: must be positive, got {value}")
+    burn_ins = [("data", cfg.data.num_frames, cfg.data.burn_in)] if not cfg.data.mix else [
+        (f"data.mix.{i}", m.num_frames, m.burn_in) for i, m in enumerate(cfg.data.mix)]
+    by_length: dict[int, int] = {}
+    for key, num_frames, burn_in in burn_ins:
+        if not 0 <= burn_in < num_frames:
+            raise ConfigError(f"{key}.burn_in: must be in [0, num_frames={num_frames}), got {burn_in}")
+        # The training loop finds a batch's burn-in by its clip length.
+        if by_length.setdefault(num_frames, burn_in) != burn_in:
+            raise ConfigError(f"{key}.burn_in: entries with {num_frames} frames must share one burn_in")
     if cfg.optim.lr <= 0:
         raise ConfigError(f"optim.lr: must be positive, got {cfg.optim.lr}")
     if len(cfg.optim.betas) != 2:

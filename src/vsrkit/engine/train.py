@@ -35,7 +35,7 @@ from ..data.sources import ArraySequence, Clip, frame_folder_clips, read_video_a
 from ..degradations import get_degradation
 from ..errors import ConfigError, InputError, VsrkitError
 from ..models import create_model
-from ..models.base import VSRModel
+from ..models.base import StreamingVSRModel, VSRModel
 from ..shared import shared_path
 from .config import TrainConfig, config_from_dict, to_dict
 from .losses import get_loss
@@ -346,6 +346,11 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
     model = create_model(cfg.model.name, weights=cfg.model.weights, pretrained=pretrained, **cfg.model.kwargs)
     if model.scale != cfg.data.scale:
         raise ConfigError(f"data.scale: {cfg.data.scale} but model {cfg.model.name!r} has scale {model.scale}")
+    burn_in_by_length = ({m.num_frames: m.burn_in for m in cfg.data.mix} if cfg.data.mix
+                         else {cfg.data.num_frames: cfg.data.burn_in})
+    if any(burn_in_by_length.values()) and not (isinstance(model, StreamingVSRModel) and model.kind == "recurrent"):
+        raise ConfigError(f"data burn_in: needs a recurrent model that runs frame by frame; "
+                          f"{cfg.model.name!r} is {model.kind}")
     model.to(device)
     ema = EMA(model, cfg.ema) if cfg.ema > 0 else None
     optimizer = build_optimizer(
@@ -450,9 +455,10 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
             lr_frames = batch["lr"].to(device, non_blocking=True)
             hr = batch["hr"].to(device, non_blocking=True)
             lr_now = schedule.apply(optimizer, it)
+            burn_in = burn_in_by_length[lr_frames.shape[1]]
             with _autocast(device, cfg.amp):
-                out = net(lr_frames)
-            loss = loss_fn(out.float(), _target(model, hr))
+                out = net(lr_frames, burn_in=burn_in) if burn_in else net(lr_frames)
+            loss = loss_fn(out.float(), _target(model, hr[:, burn_in:]))
             finite = _all_true(bool(torch.isfinite(loss)), device, world)
             optimizer.zero_grad(set_to_none=True)
             if finite:

@@ -152,7 +152,8 @@ class SpectralNormConv2d(nn.Conv2d):
         self.register_buffer("sn_v", v, persistent=False)
         self._warm = False
         self._eval_cache: tuple[tuple, Tensor] | None = None
-        self._step_cache: Tensor | None = None
+        # Keyed by grad mode: a weight normalised under no_grad (a burn-in) has no graph to train through.
+        self._step_cache: dict[bool, Tensor] = {}
         self._caching = False
         self.last_sigma: float | None = None
 
@@ -168,8 +169,9 @@ class SpectralNormConv2d(nn.Conv2d):
         return self._eval_cache[1]
 
     def normalized_weight(self) -> Tensor:
-        if self._caching and self._step_cache is not None:
-            return self._step_cache
+        grad_mode = torch.is_grad_enabled()
+        if self._caching and grad_mode in self._step_cache:
+            return self._step_cache[grad_mode]
         if self.training:
             steps = self.iterations if self._warm else max(self.iterations, self.warmup_iterations)
             # Full precision even under AMP: a bf16 estimate would be off by ~0.5 %.
@@ -183,7 +185,7 @@ class SpectralNormConv2d(nn.Conv2d):
         self.last_sigma = float(sigma.detach())
         weight = self.weight * (self.target / sigma.clamp_min(1e-12))
         if self._caching:
-            self._step_cache = weight
+            self._step_cache[grad_mode] = weight
         return weight
 
     def forward(self, x: Tensor) -> Tensor:
@@ -195,12 +197,12 @@ def spectral_norm_cache(module: nn.Module) -> Iterator[None]:
     """Normalise each SRNL weight once for a whole unrolled sequence (one power step per forward)."""
     layers = [m for m in module.modules() if isinstance(m, SpectralNormConv2d)]
     for m in layers:
-        m._caching, m._step_cache = True, None
+        m._caching, m._step_cache = True, {}
     try:
         yield
     finally:
         for m in layers:
-            m._caching, m._step_cache = False, None
+            m._caching, m._step_cache = False, {}
 
 
 @torch.no_grad()

@@ -88,16 +88,28 @@ class StreamingVSRModel(VSRModel):
         """``window`` is ``(B, 2*radius+1, 3, H, W)``; returns ``((B, C, sH, sW), new_state)``."""
         raise NotImplementedError
 
-    def forward(self, lr: Tensor) -> Tensor:
+    def forward(self, lr: Tensor, burn_in: int = 0) -> Tensor:
+        """Outputs for every frame of ``lr``; with ``burn_in``, for frames ``burn_in ..`` only.
+
+        The first ``burn_in`` frames then only build the state, without autograd: training can show the
+        loss the state a long history leaves (where a recurrence drifts) at the cost of the frames it
+        learns from, as in R2D2's burn-in (Kapturowski et al., ICLR 2019).
+        """
         if lr.ndim != 5:
             raise ValueError(f"expected (B, T, C, H, W), got {tuple(lr.shape)}")
         t_len = lr.shape[1]
+        if not 0 <= burn_in < t_len:
+            raise ValueError(f"burn_in must be in [0, {t_len}) for {t_len} frames, got {burn_in}")
         state = self.initial_state(lr[:, 0])
         outputs = []
         offsets = torch.arange(-self.radius, self.radius + 1)
         for t in range(t_len):
             # Replicate boundary frames: [x0, x0, x1] at t = 0, as RLSP and MRVSR do.
             idx = (offsets + t).clamp(0, t_len - 1).tolist()
+            if t < burn_in:
+                with torch.no_grad():
+                    _, state = self.step(lr[:, idx], state)
+                continue
             out, state = self.step(lr[:, idx], state)
             outputs.append(out)
         return torch.stack(outputs, dim=1)

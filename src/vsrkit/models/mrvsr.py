@@ -98,10 +98,10 @@ class MRVSR(StreamingVSRModel):
         z = self.psi_out(z) + y_lr.repeat(1, self.scale * self.scale, 1, 1)
         return self.shuffle(z), h_new
 
-    def forward(self, lr: Tensor) -> Tensor:
+    def forward(self, lr: Tensor, burn_in: int = 0) -> Tensor:
         # One SRNL normalisation (one power step in training) per unrolled sequence, not per frame.
         with spectral_norm_cache(self):
-            return super().forward(lr)
+            return super().forward(lr, burn_in)
 
     def baked(self, n: int = 128) -> MRVSR:
         """A copy with SRNL folded into plain weights (``srnl_target=None``), for export."""

@@ -47,7 +47,7 @@ from ..layers.fused import conv_relu
 from ..layers.shuffle import depth_to_space_tf, space_to_depth_tf
 from ..layers.views import VIEWS, flow_to_view, from_view, to_view
 from ..layers.warp import flow_warp
-from ._registry import build_model, register_model, shipped_weights
+from ._registry import build_model, full_hparams, register_model, shipped_weights
 from .base import StreamingVSRModel, VSRModel
 
 
@@ -404,17 +404,27 @@ class BidirectionalRLSP(VSRModel):
 
     def single_cell(self) -> RLSP:
         """The one causal RLSP this model runs both ways (tied, or two equal cells and no fusion net:
-        the shipped ``default``), aligned as this model is. A copy; raises if there is no such RLSP."""
+        the `default` of sessions 9-16), aligned as this model is. A copy; raises if there is no such RLSP."""
         cells = [self.forward_cell] + ([] if self.tied else [self.backward_cell])
         states = [cell.state_dict() for cell in cells]
         if self.fusion_out is not None or any(not torch.equal(states[0][k], other[k]) for other in states[1:]
                                                for k in states[0]):
             raise ValueError("this model has two different cells or a fusion net: it is not one RLSP run both ways")
-        cell = self.forward_cell
-        single = RLSP(num_layers=len(cell.trunk) + 1, filters=cell.filters, scale=cell.scale,
-                      value_range=cell.value_range, **alignment_kwargs(self.flow))
-        single.load_state_dict(states[0])
-        return single.to(cell.output_head.weight)
+        return self.direction_cell("forward")
+
+    def direction_cell(self, direction: Literal["forward", "backward"]) -> RLSP:
+        """A copy of the causal RLSP one direction runs (with a guide input, if it has one), aligned as this model
+        is: e.g. the shipped ``default``'s backward cell, to pair with another forward cell."""
+        if direction not in ("forward", "backward"):
+            raise ValueError(f"direction must be 'forward' or 'backward', got {direction!r}")
+        cell = self.backward_cell if direction == "backward" and not self.tied else self.forward_cell
+        hparams = full_hparams(RLSP, {
+            "num_layers": len(cell.trunk) + 1, "filters": cell.filters, "scale": cell.scale,
+            "value_range": cell.value_range, "guide_channels": cell.guide_channels, **alignment_kwargs(self.flow)})
+        copy = RLSP(**hparams)
+        copy.hparams = hparams  # as the registry sets it, so the copy can be saved
+        copy.load_state_dict(cell.state_dict())
+        return copy.to(cell.output_head.weight)
 
     def _neighbour_flows(self, lr: Tensor, first: int = 0) -> tuple[Tensor, Tensor] | None:
         """Flows of frames ``first ..`` to their previous and to their next frame, ``(B, T - first, 2,
