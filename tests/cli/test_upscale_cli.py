@@ -9,6 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from vsrkit.cli.main import main
@@ -209,3 +210,16 @@ def test_encoder_preset_is_used_and_checked(tmp_path: Path, monkeypatch, capsys)
         first = next(container.demux(video=0))
         assert b"x264" in bytes(first)
         assert b"subme=0 " in bytes(first)  # ultrafast's subpixel refinement; the default veryfast writes subme=2
+
+
+def test_slow_precision_is_said_before_the_run(tmp_path: Path, monkeypatch, capsys) -> None:
+    import vsrkit.engine.device as device_module
+
+    monkeypatch.setattr(device_module, "onednn_supports", lambda dtype: dtype == torch.float32)
+    src = write_sample_video(tmp_path / "in.mp4", flat((50, 100, 150), 16, 16), frames=3)
+    dst = tmp_path / "out.mp4"
+    code, _, err = run(monkeypatch, capsys, str(src), str(dst), "--model", "default-causal", "--precision", "bf16",
+                       "--quiet")
+    assert code == 0, err
+    assert dst.exists()
+    assert err.count("warning: bf16 on this CPU has no native kernels") == 2  # before the run, and in the summary

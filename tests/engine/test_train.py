@@ -129,6 +129,19 @@ def test_validation_keeps_best_weights(tmp_path: Path) -> None:
     assert "val/sample" in events.Tags()["images"]
 
 
+@pytest.mark.parametrize("kernels", [False, True])
+def test_amp_without_cpu_kernels_is_warned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernels: bool) -> None:
+    import vsrkit.engine.device as device_module
+
+    monkeypatch.setattr(device_module, "onednn_supports", lambda dtype: kernels or dtype == torch.float32)
+    data = make_clip(tmp_path / "clip")
+    lines: list[str] = []
+    result = train(config_from_dict(tiny_config(tmp_path, data, "run", iterations=1, amp="bf16")), log=lines.append)
+    assert result.finished
+    warned = [line for line in lines if line.startswith("warning: amp=bf16: bf16 on this CPU has no native kernels")]
+    assert len(warned) == (0 if kernels else 1) and (kernels or "amp=none is faster" in warned[0])
+
+
 def test_nonfinite_loss_steps_are_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import vsrkit.engine.train as train_mod
 

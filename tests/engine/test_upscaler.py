@@ -182,6 +182,22 @@ def test_precision_choice_and_bf16_path_runs() -> None:
     assert (low - ref).abs().max() < 0.05
 
 
+def test_low_precision_without_cpu_kernels_is_warned(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vsrkit.engine.device as device_module
+
+    model = create_model("rlsp-7-48", pretrained=False, filters=8).eval()
+    monkeypatch.setattr(device_module, "onednn_supports", lambda dtype: dtype == torch.float32)
+    assert Upscaler(model, device="cpu", precision="fp32").precision_warning is None
+    slow = Upscaler(model, device="cpu", precision="bf16")
+    assert slow.precision_warning is not None
+    assert slow.precision_warning.startswith("bf16 on this CPU has no native kernels")
+    assert "--precision auto or fp32" in slow.precision_warning
+    # Asked for, it still runs.
+    assert slow.upscale_clip(torch.rand(2, 3, 8, 8)).shape == (2, 3, 32, 32)
+    monkeypatch.setattr(device_module, "onednn_supports", lambda dtype: True)
+    assert Upscaler(model, device="cpu", precision="bf16").precision_warning is None
+
+
 def test_file_keeps_timestamps_audio_duration_and_colour(tmp_path: Path) -> None:
     src = tmp_path / "vfr.mp4"
     stamps = [0, 40, 80, 200, 233, 273, 400, 440, 480, 520, 560]  # ms; the last is the end

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -35,3 +37,17 @@ def test_autocast_is_respected() -> None:
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
         assert not fused_conv_relu_available(x, conv)
         assert conv_relu(conv, x).dtype == torch.bfloat16
+
+
+def test_low_precision_without_cpu_kernels_is_not_fused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On an AVX2-only CPU the fused operator refuses bf16 ("bf16 path needs the cpu support avx_ne_convert or
+    # avx512bw..."), where a plain convolution still runs: such a CPU must get the unfused path.
+    from vsrkit.layers import fused
+
+    conv32, x32 = nn.Conv2d(3, 4, 3, padding=1), torch.randn(1, 3, 6, 6)
+    conv, x = copy.deepcopy(conv32).to(torch.bfloat16), x32.to(torch.bfloat16)
+    monkeypatch.setattr(fused, "onednn_supports", lambda dtype: dtype == torch.float32)
+    with torch.inference_mode():
+        assert not fused_conv_relu_available(x, conv)
+        assert fused_conv_relu_available(x32, conv32) == (fused._FUSED_CONV is not None)
+        torch.testing.assert_close(conv_relu(conv, x), torch.relu(conv(x)), rtol=0, atol=0)

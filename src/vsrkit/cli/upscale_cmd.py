@@ -57,6 +57,9 @@ def register(app: typer.Typer) -> None:
             model, weights=weights, device=device, precision=precision, tile=tile, tile_overlap=tile_overlap,
             chunk=chunk, warmup=warmup, self_ensemble=self_ensemble,
         )
+        if upscaler.precision_warning:
+            # Said before the run too: it is the reason a long run is slow.
+            typer.echo(f"warning: {upscaler.precision_warning}", err=True)
         summary = upscaler.upscale(
             input, output, codec=codec, crf=crf, preset=preset, fps=fps, progress=False if quiet else None
         )

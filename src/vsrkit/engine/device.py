@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..errors import VsrkitError
+from ..layers.fused import onednn_supports
 
 
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
@@ -23,3 +24,13 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
         if module is None or not module.is_available():
             raise VsrkitError(f"device {name!r} is not available on this machine")
     return device
+
+
+def slow_precision_warning(device: torch.device, dtype: torch.dtype, instead: str) -> str | None:
+    """Why ``dtype`` will run slower than fp32 on ``device``, or None: bf16 or fp16 on a CPU without oneDNN kernels
+    for it (an AVX2-only CPU; the upscaler's `auto` never picks it there). ``instead`` names the faster choice."""
+    if device.type != "cpu" or dtype == torch.float32 or onednn_supports(dtype):
+        return None
+    name = "bf16" if dtype == torch.bfloat16 else "fp16"
+    return (f"{name} on this CPU has no native kernels (PyTorch needs AVX-512 or AVX-NE-CONVERT for them) and runs "
+            f"slower than fp32 here; {instead} is faster")

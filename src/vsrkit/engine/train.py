@@ -38,6 +38,7 @@ from ..models import create_model
 from ..models.base import StreamingVSRModel, VSRModel
 from ..shared import shared_path
 from .config import TrainConfig, config_from_dict, to_dict
+from .device import slow_precision_warning
 from .losses import get_loss
 from .optim import EMA, CosineRestart, build_optimizer, drop_frozen_grads
 
@@ -352,6 +353,10 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
         raise ConfigError(f"data burn_in: needs a recurrent model that runs frame by frame; "
                           f"{cfg.model.name!r} is {model.kind}")
     model.to(device)
+    if cfg.amp != "none":
+        slow = slow_precision_warning(device, torch.bfloat16 if cfg.amp == "bf16" else torch.float16, "amp=none")
+        if slow:
+            say(f"warning: amp={cfg.amp}: {slow}")
     ema = EMA(model, cfg.ema) if cfg.ema > 0 else None
     optimizer = build_optimizer(
         model, name=cfg.optim.name, lr=cfg.optim.lr, betas=(cfg.optim.betas[0], cfg.optim.betas[1]),

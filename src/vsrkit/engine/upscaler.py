@@ -47,7 +47,7 @@ from ..io.video import VideoInput, VideoOutput, is_video_path, not_kept
 from ..layers.resize import imresize
 from ..models import create_model, list_models
 from ..models.base import StreamingVSRModel, VSRModel
-from .device import resolve_device
+from .device import resolve_device, slow_precision_warning
 from .self_ensemble import check_views, with_self_ensemble
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
@@ -242,6 +242,7 @@ class Upscaler:
             model = create_model(name, weights=weights)
         self.model = model.eval().to(self.device)
         self.dtype = choose_precision(self.model, self.device, str(precision))
+        self.precision_warning = slow_precision_warning(self.device, self.dtype, "--precision auto or fp32")
         # Low-precision weights on a copy: the caller's model stays usable at any precision.
         self.cast_weights = self.dtype != torch.float32 and model.low_precision_weights
         if self.cast_weights:
@@ -572,7 +573,7 @@ class Upscaler:
             notes.append(f"input colour matrix untagged, assumed {info.matrix_name}")
         if info is not None and info.copy_streams and not out_is_video:
             notes.append(f"not written to a frame folder: {', '.join(info.copy_streams)}")
-        warnings = []
+        warnings = [self.precision_warning] if self.precision_warning else []
         copied: tuple[str, ...] = ()
         if info is not None and out_is_video:
             copied = (*info.copy_streams, *(d for d in info.extra_streams if not any(d in x for x in lost)))

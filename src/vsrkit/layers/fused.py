@@ -7,11 +7,12 @@ from 37.4 to 28.6 ms on one thread (``benchmarks/upscale_speed.py`` reports the 
 
 The fused kernel is a PyTorch-internal operator (the one TorchInductor emits on CPU) without
 autograd, so it is used only when no gradient is recorded, no autocast is active and the operator
-exists in the installed torch build; otherwise this is ``relu(conv(x))``.
+exists in the installed torch build with kernels for the dtype on this CPU; otherwise this is ``relu(conv(x))``.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -29,6 +30,21 @@ def _find_fused_op() -> Any:
 
 
 _FUSED_CONV = _find_fused_op()
+_ONEDNN_PROBES = {torch.bfloat16: "_is_mkldnn_bf16_supported", torch.float16: "_is_mkldnn_fp16_supported"}
+
+
+@functools.cache
+def onednn_supports(dtype: torch.dtype) -> bool:
+    """Whether oneDNN has CPU kernels for ``dtype`` here. bf16 and fp16 need AVX-512 (BW/VL/DQ) or AVX-NE-CONVERT:
+    on an AVX2-only CPU PyTorch runs their convolutions in reference loops (2-50x slower than fp32, measured on an
+    AMD EPYC with AVX2) and the fused operator refuses them outright."""
+    if dtype == torch.float32:
+        return torch.backends.mkldnn.is_available()
+    try:
+        probe = getattr(torch.ops.mkldnn, _ONEDNN_PROBES[dtype])
+        return bool(probe())
+    except (KeyError, AttributeError, RuntimeError):
+        return False
 
 
 def _cpu_autocast_enabled() -> bool:
@@ -44,6 +60,7 @@ def fused_conv_relu_available(x: Tensor, conv: nn.Conv2d) -> bool:
         and x.device.type == "cpu"
         and x.dtype in (torch.float32, torch.bfloat16)
         and x.dtype == conv.weight.dtype
+        and onednn_supports(x.dtype)
         and conv.padding_mode == "zeros"
         and not isinstance(conv.padding, str)
         and not torch.is_grad_enabled()
