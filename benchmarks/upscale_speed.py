@@ -23,6 +23,7 @@ from torch import nn
 
 from vsrkit import create_model
 from vsrkit.engine.upscaler import Upscaler, cpu_has_native_bf16
+from vsrkit.layers.fused import onednn_supports
 
 
 def load() -> str:
@@ -179,12 +180,15 @@ def speed(args: argparse.Namespace) -> None:
     print("rlsp-dis-7-48 is rlsp-7-48 plus two DIS flows per frame and the warps of its inputs, state and")
     print("previous output ('convs only' is the same network's convolutions).")
     print(f"{'model':13} {'input':8} {'prec':5} {'step':>7} {'stream':>7} {'convs only':>10} {'GFLOP/s':>8} {'of peak':>8}   load")
+    precisions = ("fp32", "bf16") if onednn_supports(torch.bfloat16) else ("fp32",)
+    if len(precisions) == 1:
+        print("no bf16 rows: this CPU has no bf16 kernels (AVX2 only), where bf16 runs in reference loops")
     for name in ("rlsp-7-48", "rlsp-dis-7-48", "rlsp-7-64"):
         model = create_model(name, pretrained=False).eval()
         for h, w in ((144, 180), (180, 320)):
             frames = [torch.rand(3, h, w) for _ in range(args.frames)]
             flops = conv_flops_per_frame(model, h, w)
-            for precision in ("fp32", "bf16"):
+            for precision in precisions:
                 up = Upscaler(model, device="cpu", precision=precision)
                 dtype = torch.float32 if precision == "fp32" else torch.bfloat16
                 step = time_step(up, h, w, args.frames, repeats=args.rounds)
