@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from vsrkit import create_model
+from vsrkit.engine.device import PRECISION_DTYPES
 from vsrkit.engine.upscaler import Upscaler, cpu_has_native_bf16
 from vsrkit.layers.fused import onednn_supports
 
@@ -190,7 +191,7 @@ def speed(args: argparse.Namespace) -> None:
             flops = conv_flops_per_frame(model, h, w)
             for precision in precisions:
                 up = Upscaler(model, device="cpu", precision=precision)
-                dtype = torch.float32 if precision == "fp32" else torch.bfloat16
+                dtype = PRECISION_DTYPES[precision]
                 step = time_step(up, h, w, args.frames, repeats=args.rounds)
                 time_stream(up, frames[:5])
                 fps = time_stream(up, frames, repeats=args.rounds)

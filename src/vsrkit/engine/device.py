@@ -7,6 +7,9 @@ import torch
 from ..errors import VsrkitError
 from ..layers.fused import onednn_supports
 
+# Precision names as the CLI, the Upscaler and training configs (`amp`) spell them.
+PRECISION_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
 
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     """``None``/``"auto"``: the available accelerator (CUDA, MPS, ...), else CPU; otherwise as given."""
@@ -31,6 +34,6 @@ def slow_precision_warning(device: torch.device, dtype: torch.dtype, instead: st
     for it (an AVX2-only CPU; the upscaler's `auto` never picks it there). ``instead`` names the faster choice."""
     if device.type != "cpu" or dtype == torch.float32 or onednn_supports(dtype):
         return None
-    name = "bf16" if dtype == torch.bfloat16 else "fp16"
+    name = next(k for k, v in PRECISION_DTYPES.items() if v == dtype)
     return (f"{name} on this CPU has no native kernels (PyTorch needs AVX-512 or AVX-NE-CONVERT for them) and runs "
             f"slower than fp32 here; {instead} is faster")

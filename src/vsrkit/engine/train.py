@@ -38,7 +38,7 @@ from ..models import create_model
 from ..models.base import StreamingVSRModel, VSRModel
 from ..shared import shared_path
 from .config import TrainConfig, config_from_dict, to_dict
-from .device import slow_precision_warning
+from .device import PRECISION_DTYPES, slow_precision_warning
 from .losses import get_loss
 from .optim import EMA, CosineRestart, build_optimizer, drop_frozen_grads
 
@@ -238,8 +238,7 @@ def _target(model: VSRModel, hr: Tensor) -> Tensor:
 def _autocast(device: torch.device, amp: str):
     if amp == "none":
         return nullcontext()
-    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
-    return torch.autocast(device_type=device.type, dtype=dtype)
+    return torch.autocast(device_type=device.type, dtype=PRECISION_DTYPES[amp])
 
 
 def _export(model: VSRModel, path: Path, cfg: TrainConfig, iteration: int, metrics: dict[str, Any],
@@ -354,7 +353,7 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
                           f"{cfg.model.name!r} is {model.kind}")
     model.to(device)
     if cfg.amp != "none":
-        slow = slow_precision_warning(device, torch.bfloat16 if cfg.amp == "bf16" else torch.float16, "amp=none")
+        slow = slow_precision_warning(device, PRECISION_DTYPES[cfg.amp], "amp=none")
         if slow:
             say(f"warning: amp={cfg.amp}: {slow}")
     ema = EMA(model, cfg.ema) if cfg.ema > 0 else None

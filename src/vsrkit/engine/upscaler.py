@@ -47,11 +47,10 @@ from ..io.video import VideoInput, VideoOutput, is_video_path, not_kept
 from ..layers.resize import imresize
 from ..models import create_model, list_models
 from ..models.base import StreamingVSRModel, VSRModel
-from .device import resolve_device, slow_precision_warning
+from .device import PRECISION_DTYPES, resolve_device, slow_precision_warning
 from .self_ensemble import check_views, with_self_ensemble
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
-_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 # Y-PSNR cost of bf16 (autocast) against fp32 on Vid4 (dB, fp32 minus bf16), per architecture.
 # Reproduce with `python benchmarks/upscale_speed.py --quality`: official RLSP 7-64 weights, BD x4
@@ -85,10 +84,10 @@ def cpu_has_native_bf16() -> bool:
 
 
 def choose_precision(model: VSRModel, device: torch.device, precision: str) -> torch.dtype:
-    if precision not in (*_DTYPES, "auto"):
+    if precision not in (*PRECISION_DTYPES, "auto"):
         raise VsrkitError(f"unknown precision {precision!r} (auto, fp32, bf16, fp16)")
     if precision != "auto":
-        return _DTYPES[precision]
+        return PRECISION_DTYPES[precision]
     if not any(True for _ in model.parameters()):
         return torch.float32
     cost = BF16_COST_DB.get(model.arch)
@@ -264,7 +263,7 @@ class Upscaler:
 
     @property
     def precision(self) -> str:
-        return {v: k for k, v in _DTYPES.items()}[self.dtype]
+        return {v: k for k, v in PRECISION_DTYPES.items()}[self.dtype]
 
     # ------------------------------------------------------------------ model calls
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
