@@ -43,16 +43,20 @@ def cpu_ghz() -> float:
 
 
 def peak_gflops(dtype: torch.dtype) -> float:
-    """Nominal peak of the cores torch uses: AVX-512 fp32 = 2 FMA units x 16 lanes x 2 = 64 FLOP/cycle;
-    AMX bf16 = 1024 FLOP/cycle (Intel's figure for Sapphire Rapids), AVX512-BF16 = 128."""
-    cores = torch.get_num_threads()
-    if dtype == torch.bfloat16:
+    """Nominal peak of the cores torch uses, from the CPU's flags. fp32: 2 FMA units x lanes x 2 FLOP, so 64
+    FLOP/cycle with AVX-512 and 32 with AVX2 + FMA (the 2026-12-04 AMD EPYC); bf16: AMX 1024 FLOP/cycle (Intel's
+    figure for Sapphire Rapids), AVX512-BF16 128, and without bf16 kernels the fp32 figure (bf16 then runs in
+    reference loops far below it)."""
+    try:
         with open("/proc/cpuinfo") as f:
             flags = f.read()
-        per_cycle = 1024 if "amx_bf16" in flags else (128 if "avx512_bf16" in flags else 64)
-    else:
-        per_cycle = 64
-    return cores * cpu_ghz() * per_cycle
+    except OSError:
+        flags = ""
+    fp32_per_cycle = 64 if "avx512f" in flags else (32 if " fma" in flags else 16)
+    per_cycle = fp32_per_cycle
+    if dtype == torch.bfloat16:
+        per_cycle = 1024 if "amx_bf16" in flags else (128 if "avx512_bf16" in flags else fp32_per_cycle)
+    return torch.get_num_threads() * cpu_ghz() * per_cycle
 
 
 def conv_flops_per_frame(model: nn.Module, h: int, w: int) -> float:

@@ -198,6 +198,20 @@ def test_low_precision_without_cpu_kernels_is_warned(monkeypatch: pytest.MonkeyP
     assert Upscaler(model, device="cpu", precision="bf16").precision_warning is None
 
 
+def test_repeated_timestamps_still_make_an_mp4(tmp_path: Path) -> None:
+    src = tmp_path / "dup.mkv"
+    write_sample_video(src, flat((90, 120, 30), 16, 16), frames=6, timestamps=[0, 40, 40, 80, 120, 120, 160],
+                       audio=False)
+    dst = tmp_path / "out.mp4"
+    summary = Upscaler("bicubic", device="cpu").upscale(src, dst, progress=False)
+    assert summary.frames_in == summary.frames_out == 6
+    assert any("2 frame(s) had a timestamp not after" in w for w in summary.warnings)
+    with VideoInput(dst) as video:
+        times = [float(pts * video.info.time_base) for _, pts, _ in video.frames()]
+    assert len(times) == 6 and all(b > a for a, b in zip(times, times[1:], strict=False))
+    assert times[1] == pytest.approx(0.040) and times[2] == pytest.approx(0.041, abs=1e-3)
+
+
 def test_file_keeps_timestamps_audio_duration_and_colour(tmp_path: Path) -> None:
     src = tmp_path / "vfr.mp4"
     stamps = [0, 40, 80, 200, 233, 273, 400, 440, 480, 520, 560]  # ms; the last is the end

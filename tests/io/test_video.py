@@ -95,6 +95,18 @@ def test_timestamps_and_durations_of_vfr_file(tmp_path: Path) -> None:
     assert [d for _, d in got] == pytest.approx([(b - a) / 1000 for a, b in itertools.pairwise(stamps)])
 
 
+def test_repeated_and_decreasing_timestamps_are_moved_after_the_previous_frame(tmp_path: Path) -> None:
+    # A broken remux: 40 twice, then 60 after 80. Matroska stores such stamps; MP4 muxers refuse them.
+    path = write_sample_video(tmp_path / "dup.mkv", flat((10, 200, 90), 16, 16), frames=5,
+                              timestamps=[0, 40, 40, 80, 60, 120], audio=False)
+    with VideoInput(path) as video:
+        stamps = [(pts, dur) for _, pts, dur in video.frames()]
+        retimed = video.retimed
+    assert [pts for pts, _ in stamps] == [0, 40, 41, 80, 81]
+    assert [dur for _, dur in stamps[:-1]] == [40, 1, 39, 1]
+    assert retimed == 2
+
+
 def test_audio_packets_reach_the_callback(tmp_path: Path) -> None:
     path = write_sample_video(tmp_path / "a.mp4", flat((0, 0, 0), 16, 16), frames=5, fps=10, audio=True)
     kinds: list[str] = []

@@ -587,6 +587,9 @@ class Upscaler:
             if dropped:
                 warnings.append(f"{dst}: not kept in a frame folder (frames are in coded orientation): "
                                 f"{'; '.join(dropped)}")
+        if video_in is not None and video_in.retimed:
+            warnings.append(f"{src}: {video_in.retimed} frame(s) had a timestamp not after the previous frame's; "
+                            "each was moved one time-base tick later")
         if info is not None and info.ignored_streams:
             warnings.append(f"{src}: only the first video stream is upscaled; dropped {', '.join(info.ignored_streams)}")
         return UpscaleSummary(

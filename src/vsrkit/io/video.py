@@ -188,6 +188,7 @@ class VideoInput:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.retimed = 0  # frames whose pts was moved by frames() (repeated or decreasing timestamps)
         if not self.path.exists():
             raise InputError(self.path, "file does not exist")
         if not self.path.is_file():
@@ -279,7 +280,10 @@ class VideoInput:
 
         ``pts`` and ``duration`` are in ``info.time_base`` units. Audio, subtitle and data packets
         go to ``on_packet`` as they are demuxed. A missing pts (some AVI/raw streams) continues from the
-        previous frame; a missing duration is taken from the frame rate.
+        previous frame; a missing duration is taken from the frame rate. A pts not after the previous
+        frame's (repeated timestamps of a broken capture or remux) is moved to one tick after it, so
+        every frame is kept and MP4/MOV muxers, which refuse such timestamps, accept the output;
+        ``retimed`` counts those frames.
         """
         info = self.info
         default_dur = 1
@@ -294,8 +298,13 @@ class VideoInput:
             pts = frame.pts
             if pts is None:
                 pts = 0 if last_pts is None else last_pts + default_dur
+            elif last_pts is not None and pts <= last_pts:
+                pts = last_pts + 1
+                self.retimed += 1
             if next_pts is not None and next_pts > pts:
                 dur = next_pts - pts
+            elif next_pts is not None:
+                dur = 1  # the next frame repeats this pts and will be moved one tick after it
             else:
                 dur = frame.duration or default_dur
             last_pts = pts
