@@ -291,3 +291,59 @@ def test_run_after_a_sigkilled_run_cleans_up_and_writes_the_output(tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mkv"]
     with VideoInput(dst) as video:
         assert sum(1 for _ in video.frames()) == 4
+
+
+# SMPTE ST 2086 for a P3-D65 display of 1000 cd/m² (x265 units: chromaticity / 0.00002, luminance / 0.0001).
+MASTER_DISPLAY = "G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,50)"
+
+
+def _make_hdr10(path: Path) -> Path:
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx265", rate=25)
+        s.width, s.height, s.pix_fmt = 32, 16, "yuv420p10le"
+        s.options = {"x265-params": "log-level=error:colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc:"
+                                    f"master-display={MASTER_DISPLAY}:max-cll=1000,400"}
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((16, 32, 3), 60 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            c.mux(s.encode(frame))
+        c.mux(s.encode(None))
+    return path
+
+
+def test_hdr10_metadata_is_read_kept_by_x265_and_warned_about_otherwise(tmp_path: Path) -> None:
+    src = _make_hdr10(tmp_path / "hdr.mp4")
+    with VideoInput(src) as video:
+        hdr = video.info.hdr
+    assert hdr is not None
+    assert hdr.primaries is not None
+    assert [c for xy in hdr.primaries for c in xy] == pytest.approx([0.68, 0.32, 0.265, 0.69, 0.15, 0.06])
+    assert hdr.white_point == pytest.approx((0.3127, 0.329))
+    assert hdr.luminance == pytest.approx((0.005, 1000.0))
+    assert (hdr.max_cll, hdr.max_fall) == (1000, 400)
+
+    kept = Upscaler("bicubic", device="cpu").upscale(src, tmp_path / "x265.mp4", codec="libx265", progress=False)
+    with VideoInput(tmp_path / "x265.mp4") as video:
+        assert video.info.hdr == hdr
+        assert video.info.color_trc == 16  # SMPTE ST 2084 (PQ)
+    assert not any("HDR10" in w for w in kept.warnings)
+
+    dropped = Upscaler("bicubic", device="cpu").upscale(src, tmp_path / "x264.mp4", progress=False)
+    with VideoInput(tmp_path / "x264.mp4") as video:
+        assert video.info.hdr is None
+    assert [w for w in dropped.warnings if "HDR10 metadata" in w and "--codec" in w]
+
+
+def test_hdr10_metadata_kept_by_svt_av1(tmp_path: Path) -> None:
+    src = _make_hdr10(tmp_path / "hdr.mp4")
+    summary = Upscaler("bicubic", device="cpu").upscale(src, tmp_path / "av1.mkv", codec="libsvtav1", progress=False)
+    assert not any("HDR10" in w for w in summary.warnings)
+    with VideoInput(src) as video:
+        want = video.info.hdr
+    with VideoInput(tmp_path / "av1.mkv") as video:
+        got = video.info.hdr
+    assert want is not None and got is not None and got.primaries is not None and want.primaries is not None
+    # AV1 stores chromaticities in 0.16 and luminance in 24.8 / 18.14 fixed point.
+    assert [c for xy in got.primaries for c in xy] == pytest.approx([c for xy in want.primaries for c in xy], abs=1e-4)
+    assert got.luminance == pytest.approx(want.luminance, rel=1e-3)
+    assert (got.max_cll, got.max_fall) == (want.max_cll, want.max_fall)

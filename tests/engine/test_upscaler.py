@@ -3,6 +3,7 @@ flat memory (lazy pulls) and the file path keeping timestamps, audio and colours
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 from pathlib import Path
 
@@ -208,7 +209,7 @@ def test_repeated_timestamps_still_make_an_mp4(tmp_path: Path) -> None:
     assert any("2 frame(s) had a timestamp not after" in w for w in summary.warnings)
     with VideoInput(dst) as video:
         times = [float(pts * video.info.time_base) for _, pts, _ in video.frames()]
-    assert len(times) == 6 and all(b > a for a, b in zip(times, times[1:], strict=False))
+    assert len(times) == 6 and all(b > a for a, b in itertools.pairwise(times))
     assert times[1] == pytest.approx(0.040) and times[2] == pytest.approx(0.041, abs=1e-3)
 
 

@@ -577,7 +577,7 @@ class Upscaler:
         if info is not None and out_is_video:
             copied = (*info.copy_streams, *(d for d in info.extra_streams if not any(d in x for x in lost)))
             if lost:
-                warnings.append(f"{dst}: dropped what the {dst.suffix} container cannot hold: {'; '.join(lost)}")
+                warnings.append(f"{dst}: dropped what the {dst.suffix} output cannot hold: {'; '.join(lost)}")
         elif info is not None:
             dropped = list(info.extra_streams)
             if info.timecode:

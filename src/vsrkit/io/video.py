@@ -16,6 +16,7 @@ data streams and attachments (MKV fonts). What a container refuses is dropped, n
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -105,6 +106,8 @@ class VideoInfo:
     # counterclockwise, as players apply it; None / 0 when the input has none.
     display_matrix: tuple[int, ...] | None = None
     rotation: int = 0
+    # HDR10 static metadata of the first frame; kept by HDR10_ENCODERS only.
+    hdr: HdrMetadata | None = None
     timecode: str | None = None
     # Data streams and attachments, copied when the output container takes them.
     extra_streams: tuple[str, ...] = field(default_factory=tuple)
@@ -150,25 +153,100 @@ def _content_tags(metadata: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in metadata.items() if k.lower() not in _SKIP_TAGS}
 
 
-def _first_frame_display_matrix(path: Path, index: int) -> tuple[int, ...] | None:
-    """The display matrix FFmpeg attaches to decoded frames (from the stream's side data).
+@dataclass(frozen=True)
+class HdrMetadata:
+    """HDR10 static metadata of a stream (SMPTE ST 2086 mastering display, CTA-861.3 light levels).
 
-    The installed PyAV exposes it on frames only, and the output header must be written before the
+    Chromaticities are CIE 1931 (x, y); luminances in cd/m². A field the input does not carry is None.
+    """
+
+    primaries: tuple[tuple[float, float], tuple[float, float], tuple[float, float]] | None  # R, G, B
+    white_point: tuple[float, float] | None
+    luminance: tuple[float, float] | None  # (min, max)
+    max_cll: int | None
+    max_fall: int | None
+
+    @classmethod
+    def from_side_data(cls, mastering: bytes | None, light: bytes | None) -> HdrMetadata | None:
+        primaries = white = luminance = None
+        if mastering is not None and len(mastering) == 88:
+            # AVMasteringDisplayMetadata: 3 x 2 + 2 + 2 AVRationals (int32 pairs), has_primaries, has_luminance.
+            v = np.frombuffer(mastering, dtype="<i4")
+            q = [float(v[i]) / float(v[i + 1]) if v[i + 1] else 0.0 for i in range(0, 20, 2)]
+            if v[20]:
+                primaries = ((q[0], q[1]), (q[2], q[3]), (q[4], q[5]))
+                white = (q[6], q[7])
+            if v[21]:
+                luminance = (q[8], q[9])
+        max_cll = max_fall = None
+        if light is not None and len(light) == 8:
+            max_cll, max_fall = (int(x) for x in np.frombuffer(light, dtype="<u4"))
+        if primaries is None and luminance is None and max_cll is None:
+            return None
+        return cls(primaries, white, luminance, max_cll, max_fall)
+
+    def describe(self) -> str:
+        parts = []
+        if self.luminance is not None:
+            parts.append(f"mastering display {self.luminance[1]:g}/{self.luminance[0]:g} cd/m²")
+        elif self.primaries is not None:
+            parts.append("mastering display primaries")
+        if self.max_cll is not None:
+            parts.append(f"MaxCLL {self.max_cll}, MaxFALL {self.max_fall}")
+        return "HDR10 metadata (" + "; ".join(parts) + ")"
+
+    def encoder_options(self, codec: str) -> dict[str, str]:
+        """Options that make ``codec`` write this metadata into its bitstream; {} where it cannot."""
+        if codec == "libx265":
+            # x265 wants chromaticities in 0.00002 units and luminances in 0.0001 cd/m², green first.
+            params = []
+            if self.primaries is not None and self.white_point is not None and self.luminance is not None:
+                (rx, ry), (gx, gy), (bx, by) = self.primaries
+                wx, wy = self.white_point
+                c = [round(t / 0.00002) for t in (gx, gy, bx, by, rx, ry, wx, wy)]
+                lo, hi = (round(t / 0.0001) for t in self.luminance)
+                params.append(f"master-display=G({c[0]},{c[1]})B({c[2]},{c[3]})R({c[4]},{c[5]})"
+                              f"WP({c[6]},{c[7]})L({hi},{lo})")
+            if self.max_cll is not None:
+                params.append(f"max-cll={self.max_cll},{self.max_fall}")
+            return {"x265-params": ":".join(params)} if params else {}
+        if codec == "libsvtav1":
+            params = []
+            if self.primaries is not None and self.white_point is not None and self.luminance is not None:
+                (rx, ry), (gx, gy), (bx, by) = self.primaries
+                wx, wy = self.white_point
+                lo, hi = self.luminance
+                params.append(f"mastering-display=G({gx:.4f},{gy:.4f})B({bx:.4f},{by:.4f})R({rx:.4f},{ry:.4f})"
+                              f"WP({wx:.4f},{wy:.4f})L({hi:.4f},{lo:.4f})")
+            if self.max_cll is not None:
+                params.append(f"content-light={self.max_cll},{self.max_fall}")
+            return {"svtav1-params": ":".join(params)} if params else {}
+        return {}
+
+
+# Encoders that can write HDR10 static metadata (HdrMetadata.encoder_options).
+HDR10_ENCODERS = ("libx265", "libsvtav1")
+
+
+def _first_frame_side_data(path: Path, index: int) -> tuple[tuple[int, ...] | None, HdrMetadata | None]:
+    """The display matrix and HDR10 metadata FFmpeg attaches to the first decoded frame.
+
+    The installed PyAV exposes them on frames only, and the output header must be written before the
     main decode reaches its first frame (copied audio is muxed first), so a second, short-lived
-    demuxer decodes one frame. Any failure here means "no rotation"; the main decode reports errors.
+    demuxer decodes one frame. Any failure here means "none"; the main decode reports errors.
     """
     try:
         with av.open(str(path), mode="r") as container:
             for frame in container.decode(container.streams[index]):
-                for side in frame.side_data:
-                    if side.type.name == "DISPLAYMATRIX":
-                        raw = bytes(side)
-                        if len(raw) == 36:
-                            return tuple(int(v) for v in np.frombuffer(raw, dtype="<i4"))
-                return None
+                found = {side.type.name: bytes(side) for side in frame.side_data}
+                raw = found.get("DISPLAYMATRIX")
+                matrix = tuple(int(v) for v in np.frombuffer(raw, dtype="<i4")) if raw and len(raw) == 36 else None
+                hdr = HdrMetadata.from_side_data(found.get("MASTERING_DISPLAY_METADATA"),
+                                                 found.get("CONTENT_LIGHT_LEVEL"))
+                return matrix, hdr
     except (av.error.FFmpegError, ValueError, IndexError, UnicodeDecodeError):
-        return None
-    return None
+        return None, None
+    return None, None
 
 
 def _rotation_degrees(matrix: tuple[int, ...] | None, metadata: dict[str, str]) -> int:
@@ -229,7 +307,7 @@ class VideoInput:
         self.timecode = _tag(stream.metadata, "timecode") or next(
             (_tag(s.metadata, "timecode") for s in streams.data if _is_timecode_track(s)), None
         )
-        self.display_matrix = _first_frame_display_matrix(self.path, stream.index)
+        self.display_matrix, hdr = _first_frame_side_data(self.path, stream.index)
         spc = int(ctx.colorspace)
         matrix = _AVCOL_SPC_TO_SWS.get(spc)
         guessed = matrix is None
@@ -256,6 +334,7 @@ class VideoInput:
             duration=duration,
             copy_streams=tuple(f"{s.type}:{s.codec_context.name if s.codec_context else '?'}" for s in self.copy),
             display_matrix=self.display_matrix,
+            hdr=hdr,
             rotation=_rotation_degrees(self.display_matrix, stream.metadata),
             timecode=self.timecode,
             extra_streams=tuple(_describe(s) for s in [*self.data, *self.covers, *self.attachments]),
@@ -484,6 +563,13 @@ class VideoOutput:
             if codec_name in ("libx264", "libx265"):
                 options.setdefault("crf", "18")
                 options["preset"] = preset or DEFAULT_X264_PRESET
+            if source is not None and source.hdr is not None:
+                options.update(source.hdr.encoder_options(codec_name))
+            if codec_name == "libx265":
+                # x265 prints its whole configuration at info level on every run.
+                options["x265-params"] = ":".join(p for p in ("log-level=error", options.get("x265-params")) if p)
+            if codec_name == "libsvtav1":
+                os.environ.setdefault("SVT_LOG", "1")  # errors only; SVT-AV1 reads its log level from here
             if codec_name == "libvpx-vp9":
                 options.setdefault("crf", "30")
                 options["b"] = "0"
@@ -654,20 +740,28 @@ def not_kept(source: VideoInfo, path: str | Path, container_format: str | None =
             # A short MPEG-TS is too small for FFmpeg to recognise from its content.
             container = av.open(str(path), mode="r", format=container_format)
     except (av.error.FFmpegError, ValueError) as exc:
-        if source.display_matrix is None and not source.rotation and not source.timecode and not source.extra_streams:
+        if source.display_matrix is None and not source.rotation and not source.timecode and not source.extra_streams \
+                and source.hdr is None:
             return []
         return [f"unknown, the output cannot be read back to check ({_av_error_text(exc)})"]
     with container:
         streams = container.streams
         if source.display_matrix is not None or source.rotation:
             video = streams.video[0] if streams.video else None
-            matrix = _first_frame_display_matrix(Path(path), video.index) if video is not None else None
+            matrix = _first_frame_side_data(Path(path), video.index)[0] if video is not None else None
             if source.display_matrix is not None:
                 kept = matrix == source.display_matrix
             else:
                 kept = video is not None and _rotation_degrees(matrix, video.metadata) == source.rotation
             if not kept:
                 lost.append(f"rotation ({source.rotation} degrees)")
+        if source.hdr is not None:
+            video = streams.video[0] if streams.video else None
+            hdr = _first_frame_side_data(Path(path), video.index)[1] if video is not None else None
+            if hdr is None:
+                codec = video.codec_context.name if video is not None else "?"
+                lost.append(f"{source.hdr.describe()}: the {codec} encoder used cannot write it "
+                            f"({' and '.join(HDR10_ENCODERS)} can: --codec)")
         if source.timecode is not None and not any(
             _tag(s.metadata, "timecode") == source.timecode for s in streams
         ) and _tag(container.metadata, "timecode") != source.timecode:
