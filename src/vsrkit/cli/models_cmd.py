@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,6 +11,22 @@ from rich.console import Console
 from rich.table import Table
 
 from ..models import count_parameters, get_preset, list_models
+from ..weights.io import read_metadata, trained_degradation
+
+
+def _shipped_facts(path: Path | None) -> dict[str, object]:
+    """What the shipped weights say of themselves: file, degradation trained for, and the Vid4 score
+    measured under that degradation (the model card's protocol for it)."""
+    if path is None:
+        return {"weights": None, "degradation": None, "vid4": None}
+    degradation = trained_degradation(path)
+    try:
+        scores = json.loads(read_metadata(path).get("metrics", "{}")).get("vid4", {})
+    except (ValueError, AttributeError):
+        scores = {}
+    setting = next((k for k in scores if degradation and k.startswith(f"{degradation}+")), None)
+    vid4 = {"setting": setting, "psnr": scores[setting]["psnr"], "ssim": scores[setting].get("ssim")} if setting else None
+    return {"weights": path.name, "degradation": degradation, "vid4": vid4}
 
 
 def model_summaries() -> list[dict[str, object]]:
@@ -28,6 +45,7 @@ def model_summaries() -> list[dict[str, object]]:
                 "scale": scale,
                 "kind": preset.cls.kind,
                 "output": preset.cls.output,
+                **_shipped_facts(preset.weights),
             }
         )
     return rows
@@ -38,12 +56,16 @@ def register(app: typer.Typer) -> None:
     def models(
         as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list instead of a table.")] = False,
     ) -> None:
-        """List registered models: parameters, scale, temporal kind, output channels."""
+        """List registered models: parameters, scale, temporal kind, output channels, and for those with
+        shipped weights the degradation they were trained for and their Vid4 Y-PSNR under it."""
         rows = model_summaries()
         if as_json:
             typer.echo(json.dumps(rows, indent=2))
             return
-        table = Table("name", "params", "scale", "kind", "output")
+        table = Table("name", "params", "scale", "kind", "output", "shipped weights", "Vid4 (trained degradation)")
         for r in rows:
-            table.add_row(str(r["name"]), f"{r['params']:,}", str(r["scale"]), str(r["kind"]), str(r["output"]))
+            vid4 = r["vid4"]
+            score = f"{vid4['psnr']:.2f} dB ({vid4['setting']})" if isinstance(vid4, dict) else ""
+            table.add_row(str(r["name"]), f"{r['params']:,}", str(r["scale"]), str(r["kind"]), str(r["output"]),
+                          str(r["weights"] or ""), score)
         Console().print(table)
