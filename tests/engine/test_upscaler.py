@@ -395,3 +395,36 @@ def test_run_chunk_continues_the_forward_direction() -> None:
             model.run_chunk(clip, None, 1, 3)
         with pytest.raises(ValueError, match="not in a clip"):
             model.run_chunk(clip, carry, 5, 9)
+
+
+def test_16_bit_frames_come_out_as_16_bit_pngs(tmp_path: Path) -> None:
+    from vsrkit.io.frames import read_image, write_image
+
+    src = tmp_path / "frames16"
+    src.mkdir()
+    # A ramp finer than 8 bits: 8-bit output would round it to multiples of 257.
+    ramp = torch.linspace(0.25, 0.25 + 40 / 65535, 24).view(1, 1, 24).expand(3, 16, 24).contiguous()
+    for i in range(3):
+        write_image(src / f"f{i}.png", ramp, bits=16)
+    (src / "Thumbs.db").write_bytes(b"\0" * 64)  # left by Windows Explorer; skipped, not an error
+    dst = tmp_path / "out"
+    summary = Upscaler("bicubic", device="cpu").upscale(src, dst, progress=False)
+    assert summary.frames_out == 3
+    out = read_image(min(dst.iterdir()))
+    codes = np.round(out * 65535).astype(np.int64)
+    assert (codes % 257 != 0).any()  # the low byte carries information
+    expected = F.interpolate(ramp[None], scale_factor=4, mode="bicubic", align_corners=False)[0]
+    # Away from the borders bicubic of a linear ramp is the ramp: within a 16-bit step or two.
+    assert np.abs(out[8:-8, 8:-8].transpose(2, 0, 1) - expected[:, 8:-8, 8:-8].numpy()).max() < 3 / 65535
+
+
+def test_10_bit_video_to_frames_writes_16_bit_pngs(tmp_path: Path) -> None:
+    from vsrkit.io.frames import image_bit_depth
+
+    src = write_sample_video(tmp_path / "ten.mkv", flat((90, 120, 30), 16, 16), frames=2, audio=False,
+                             pix_fmt="yuv420p10le")
+    eight = write_sample_video(tmp_path / "eight.mkv", flat((90, 120, 30), 16, 16), frames=2, audio=False)
+    for video, bits in ((src, 16), (eight, 8)):
+        dst = tmp_path / f"out_{video.stem}"
+        Upscaler("bicubic", device="cpu").upscale(video, dst, progress=False)
+        assert {image_bit_depth(p) for p in dst.iterdir()} == {bits}

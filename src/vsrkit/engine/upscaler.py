@@ -41,7 +41,7 @@ from torch import Tensor
 
 from ..color import LUMA_TO_RGB_GAIN, bt601_to_video_matrix, chroma_to_rgb, rgb_to_ycbcr, ycbcr_to_yuv420
 from ..errors import InputError, VsrkitError
-from ..io.frames import IMAGE_SUFFIXES, iter_sequence, list_frames, remove_stale, write_image
+from ..io.frames import IMAGE_SUFFIXES, image_bit_depth, iter_sequence, list_frames, remove_stale, write_image
 from ..io.pipeline import BackgroundWriter
 from ..io.video import VideoInput, VideoOutput, is_video_path, not_kept
 from ..layers.resize import imresize
@@ -496,12 +496,14 @@ class Upscaler:
                     (f, i, 1) for i, (_, f) in enumerate(iter_sequence(src))
                 )
                 info = None
+                frame_bits = image_bit_depth(paths[0])
             else:
                 video_in = VideoInput(src)
                 info = video_in.info
                 h, w, total = info.height, info.width, info.frames
                 time_base, rate = info.time_base, info.rate
                 frames = video_in.frames(lambda p: sink.copy_packet(p) if sink is not None else None)
+                frame_bits = 16 if info.bit_depth > 8 else 8
             if h < MIN_INPUT_SIZE or w < MIN_INPUT_SIZE:
                 raise InputError(src, f"frames are {w}x{h}; the minimum is {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}")
             k = int(self.model.temporal_scale)
@@ -543,7 +545,8 @@ class Upscaler:
                         elif sink is not None:
                             sink.write(out[j], pts * k + j * dur, dur)
                         else:
-                            write_image(tmp / f"{count_out:08d}.png", out[j])
+                            # 16-bit PNGs for input deeper than 8 bits, as video output keeps 10-bit.
+                            write_image(tmp / f"{count_out:08d}.png", out[j], bits=frame_bits)
                         count_out += 1
                     count_in += 1
                     advance()

@@ -24,6 +24,9 @@ from torch import Tensor
 from ..errors import InputError
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+# Files desktops leave in any folder they have shown (Windows thumbnail caches, folder settings), skipped like
+# hidden files; any other stray file is an error, since it usually means the wrong folder.
+DESKTOP_FILES = {"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini"}
 
 
 def natural_key(name: str) -> list[int | str]:
@@ -38,7 +41,7 @@ def list_frames(folder: str | Path) -> list[Path]:
         raise InputError(folder, "folder does not exist")
     if not folder.is_dir():
         raise InputError(folder, "not a folder")
-    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".") and p.name.lower() not in DESKTOP_FILES]
     files = [p for p in entries if p.is_file()]
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     others = [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
@@ -71,6 +74,19 @@ def _read_png_rgb48(path: Path) -> np.ndarray:
     except (av.error.FFmpegError, StopIteration, OSError) as exc:
         raise InputError(path, f"cannot decode 16-bit PNG ({exc.__class__.__name__}: {exc})") from None
     return arr.astype(np.float32) / 65535.0
+
+
+def image_bit_depth(path: str | Path) -> int:
+    """16 for a 16-bit image (PNG, or what Pillow opens as 16-bit, e.g. TIFF), else 8."""
+    path = Path(path)
+    try:
+        png = _png_depth_and_colour(path)
+        if png is not None:
+            return 16 if png[0] == 16 else 8
+        with Image.open(path) as im:
+            return 16 if im.mode in ("I;16", "I;16B", "I;16L", "I") else 8
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InputError(path, f"cannot read image ({exc.__class__.__name__}: {exc})") from None
 
 
 def probe_image(path: str | Path) -> tuple[int, int]:
