@@ -223,3 +223,34 @@ def test_slow_precision_is_said_before_the_run(tmp_path: Path, monkeypatch, caps
     assert code == 0, err
     assert dst.exists()
     assert err.count("warning: bf16 on this CPU has no native kernels") == 2  # before the run, and in the summary
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--size", "301x200"], "output size 301x200 is odd"),
+        (["--scale", "2", "--size", "64x64"], "give --scale or --size, not both"),
+        (["--size", "wide"], "--size must be WIDTHxHEIGHT"),
+        (["--scale", "-1"], "--scale must be > 0"),
+    ],
+)
+def test_bad_output_size_is_one_line_and_leaves_nothing(
+    tmp_path: Path, monkeypatch, capsys, options: list[str], message: str
+) -> None:
+    src = write_sample_video(tmp_path / "in.mp4", flat((90, 120, 30), 16, 16), frames=2, audio=False)
+    dst = tmp_path / "out.mp4"
+    code, _, err = run(monkeypatch, capsys, str(src), str(dst), "--model", "bicubic", "--quiet", *options)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]
+
+
+def test_output_size_options_reach_the_file(tmp_path: Path, monkeypatch, capsys) -> None:
+    src = write_sample_video(tmp_path / "in.mp4", scene(40, 30), frames=3, audio=False)
+    for options, size in ((["--scale", "2"], (80, 60)), (["--size", "100x-1"], (100, 76)), ([], (160, 120))):
+        dst = tmp_path / "out.mp4"
+        code, out, _ = run(monkeypatch, capsys, str(src), str(dst), "--model", "bicubic", *options)
+        assert code == 0 and f"-> {size[0]}x{size[1]}" in out
+        with VideoInput(dst) as video:
+            assert (video.info.width, video.info.height) == size
+        dst.unlink()

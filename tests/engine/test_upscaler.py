@@ -428,3 +428,33 @@ def test_10_bit_video_to_frames_writes_16_bit_pngs(tmp_path: Path) -> None:
         dst = tmp_path / f"out_{video.stem}"
         Upscaler("bicubic", device="cpu").upscale(video, dst, progress=False)
         assert {image_bit_depth(p) for p in dst.iterdir()} == {bits}
+
+
+def test_output_size_resizes_the_model_output_before_the_chroma_is_added(tmp_path: Path) -> None:
+    from vsrkit.engine.upscaler import output_size
+    from vsrkit.io.frames import read_image, write_image
+    from vsrkit.layers.resize import imresize
+
+    assert output_size(30, 40, model_scale=4) == (120, 160)
+    assert output_size(30, 40, model_scale=4, scale=2.5) == (76, 100)  # rounded to even sides
+    assert output_size(30, 40, model_scale=4, size=(100, -1)) == (76, 100)
+    assert output_size(30, 40, model_scale=4, size=(-1, 90)) == (90, 120)
+    assert output_size(30, 40, model_scale=4, size=(101, 33)) == (33, 101)  # exact sizes stay as given
+
+    src = tmp_path / "frames"
+    src.mkdir()
+    rng = torch.Generator().manual_seed(0)
+    for i in range(3):
+        write_image(src / f"{i}.png", torch.rand(3, 20, 24, generator=rng))
+    model = create_model("rlsp-7-48")  # Y-only: chroma comes from the LR frames at the output size
+    upscaler = Upscaler(model, device="cpu")
+    full = upscaler.upscale(src, tmp_path / "full", progress=False)
+    half = upscaler.upscale(src, tmp_path / "half", scale=2, progress=False)
+    assert full.size_out == (80, 96) and half.size_out == (40, 48)
+    lr = torch.stack([torch.from_numpy(read_image(src / f"{i}.png")).permute(2, 0, 1) for i in range(3)])
+    with torch.inference_mode():
+        y = torch.cat([o for o, _ in upscaler._outputs(lr.unbind(0))])
+        expected = upscaler._compose(imresize(y, size=(40, 48)), lr)
+    got = torch.stack([torch.from_numpy(read_image(p)).permute(2, 0, 1) for p in sorted((tmp_path / "half").iterdir())])
+    assert got.shape == expected.shape
+    assert (got - expected).abs().max() <= 0.5 / 255 + 1e-6

@@ -46,12 +46,24 @@ def register(app: typer.Typer) -> None:
         preset: Annotated[
             str | None, typer.Option(help="x264/x265 speed preset (default veryfast; superfast is faster, larger files).")
         ] = None,
+        scale: Annotated[
+            float | None,
+            typer.Option(help="Output size as a multiple of the input's (default: the model's, 4). The model's "
+                              "output is resized to it: antialiased bicubic below 4, bicubic above."),
+        ] = None,
+        size: Annotated[
+            str | None, typer.Option(help="Exact output size WIDTHxHEIGHT, e.g. 1920x1080; -1 keeps the aspect ratio.")
+        ] = None,
         fps: Annotated[float, typer.Option(help="Frame rate for frame-folder input.")] = 25.0,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
     ) -> None:
         """Upscale a video, keeping audio, subtitles, timestamps and colours."""
-        from ..engine.upscaler import Upscaler
+        from ..engine.upscaler import Upscaler, parse_size
+        from ..errors import VsrkitError
 
+        target = parse_size(size) if size is not None else None
+        if scale is not None and target is not None:
+            raise VsrkitError("give --scale or --size, not both")
         _interrupt_on_sigterm()
         upscaler = Upscaler(
             model, weights=weights, device=device, precision=precision, tile=tile, tile_overlap=tile_overlap,
@@ -61,7 +73,8 @@ def register(app: typer.Typer) -> None:
             # Said before the run too: it is the reason a long run is slow.
             typer.echo(f"warning: {upscaler.precision_warning}", err=True)
         summary = upscaler.upscale(
-            input, output, codec=codec, crf=crf, preset=preset, fps=fps, progress=False if quiet else None
+            input, output, codec=codec, crf=crf, preset=preset, fps=fps, progress=False if quiet else None,
+            scale=scale, size=target,
         )
         if not quiet:
             typer.echo(summary.line())

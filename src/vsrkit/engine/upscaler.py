@@ -470,6 +470,8 @@ class Upscaler:
         preset: str | None = None,
         fps: float = 25.0,
         progress: bool | None = None,
+        scale: float | None = None,
+        size: tuple[int, int] | None = None,
     ) -> UpscaleSummary:
         """Upscale a video file or frame folder into a video file or frame folder.
 
@@ -477,7 +479,9 @@ class Upscaler:
         interruption or error leaves nothing at ``output``; what a SIGKILL leaves at that name is
         deleted by the next run over the same ``output``. ``fps`` is used for frame-folder input.
         Rotation, tags, timecode, data streams and attachments the output container cannot hold
-        are listed in the summary's ``warnings``.
+        are listed in the summary's ``warnings``. ``scale`` (a multiple of the input size) or ``size``
+        (``(width, height)``, see :func:`output_size`) set another output size than the model's: its output is
+        resized (MATLAB bicubic, antialiased when shrinking) before the chroma is added and the frame encoded.
         """
         src, dst = Path(input), Path(output)
         out_is_video = _check_paths(src, dst)
@@ -508,12 +512,14 @@ class Upscaler:
                 raise InputError(src, f"frames are {w}x{h}; the minimum is {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}")
             k = int(self.model.temporal_scale)
             s = self.scale
+            oh, ow = output_size(h, w, model_scale=s, scale=scale, size=size)
+            resize = (oh, ow) if (oh, ow) != (h * s, w * s) else None
             # Hidden temporary name keeping the suffix, from which FFmpeg picks the container.
             tmp = dst.with_name(f".{dst.name}.vsrkit-part{dst.suffix if out_is_video else ''}")
             remove_stale(tmp)  # left by a killed run over the same output
             if out_is_video:
                 sink = BackgroundWriter(VideoOutput(
-                    tmp, width=w * s, height=h * s, time_base=time_base / k, rate=(rate * k) if rate else None,
+                    tmp, width=ow, height=oh, time_base=time_base / k, rate=(rate * k) if rate else None,
                     source=info, copy_from=video_in, codec=codec, crf=crf, preset=preset, name=dst,
                 ))
             else:
@@ -535,6 +541,8 @@ class Upscaler:
             with _progress(progress, total, src.name) as advance, torch.inference_mode():
                 for out, lr in self._outputs(lr_frames()):
                     pts, dur = timing.popleft()
+                    if resize is not None:
+                        out = imresize(out, size=resize)
                     if matrix is not None:
                         planes = self._yuv420(out, lr, luma_from_chroma, to_video[1:, 1:], full_range=sink.full_range)
                     else:
@@ -597,7 +605,7 @@ class Upscaler:
             warnings.append(f"{src}: only the first video stream is upscaled; dropped {', '.join(info.ignored_streams)}")
         return UpscaleSummary(
             input=src, output=dst, frames_in=count_in, frames_out=count_out, size_in=(h, w),
-            size_out=(h * s, w * s), seconds=seconds, model=self.name, precision=self.precision,
+            size_out=(oh, ow), seconds=seconds, model=self.name, precision=self.precision,
             device=str(self.device), copied_streams=copied, notes=tuple(notes), warnings=tuple(warnings),
         )
 
@@ -607,6 +615,41 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists() or path.is_symlink():
         path.unlink(missing_ok=True)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1920x1080"`` -> ``(1920, 1080)`` (width, height); one side may be -1 (keep the aspect ratio)."""
+    parts = text.lower().replace("*", "x").split("x")
+    try:
+        width, height = (int(p) for p in parts)
+    except ValueError:
+        raise VsrkitError(f"--size must be WIDTHxHEIGHT such as 1920x1080 (one side may be -1), got {text!r}") from None
+    if (width == -1 and height == -1) or min(width, height) < -1 or 0 in (width, height):
+        raise VsrkitError(f"--size needs a positive width and height (one may be -1), got {text!r}")
+    return width, height
+
+
+def output_size(h: int, w: int, *, model_scale: int, scale: float | None = None,
+                size: tuple[int, int] | None = None) -> tuple[int, int]:
+    """``(height, width)`` of the output for an ``h`` x ``w`` input.
+
+    ``scale`` multiplies the input size (rounded to even numbers, which 4:2:0 video needs); ``size`` is an exact
+    ``(width, height)`` where a -1 side follows the aspect ratio (rounded to even). Neither: the model's scale.
+    """
+    if scale is not None and size is not None:
+        raise VsrkitError("give --scale or --size, not both")
+    if scale is not None:
+        if not scale > 0:
+            raise VsrkitError(f"--scale must be > 0, got {scale}")
+        return max(2, 2 * round(h * scale / 2)), max(2, 2 * round(w * scale / 2))
+    if size is not None:
+        width, height = size
+        if width == -1:
+            width = max(2, 2 * round(w * height / h / 2))
+        if height == -1:
+            height = max(2, 2 * round(h * width / w / 2))
+        return height, width
+    return h * model_scale, w * model_scale
 
 
 def _check_paths(src: Path, dst: Path) -> bool:

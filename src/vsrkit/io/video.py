@@ -480,7 +480,7 @@ class VideoOutput:
                 f"{', '.join(X264_PRESETS)}"
             )
         self.pix_fmt = _pick_pix_fmt(codec_obj, source, width, height)
-        fmt = av.VideoFormat(self.pix_fmt)
+        fmt = av.VideoFormat(self.pix_fmt, width, height)
         subsampled = any(c.width < fmt.width or c.height < fmt.height for c in fmt.components)
         if subsampled and (width % 2 or height % 2):
             raise VsrkitError(f"{self.name}: output size {width}x{height} is odd; {self.pix_fmt} needs even sizes")
