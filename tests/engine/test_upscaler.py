@@ -458,3 +458,5 @@ def test_output_size_resizes_the_model_output_before_the_chroma_is_added(tmp_pat
     got = torch.stack([torch.from_numpy(read_image(p)).permute(2, 0, 1) for p in sorted((tmp_path / "half").iterdir())])
     assert got.shape == expected.shape
     assert (got - expected).abs().max() <= 0.5 / 255 + 1e-6
+    streamed = torch.cat(list(upscaler.stream(lr.unbind(0), size=(40, 48))))
+    assert (got - streamed).abs().max() <= 0.5 / 255 + 1e-6

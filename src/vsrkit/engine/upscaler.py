@@ -357,13 +357,16 @@ class Upscaler:
 
     # ------------------------------------------------------------------ streams
     @torch.inference_mode()
-    def stream(self, frames: Iterable[Tensor]) -> Iterator[Tensor]:
-        """Upscale LR frames ``(3, H, W)`` in [0, 1]; yields ``(temporal_scale, 3, sH, sW)`` per input frame.
+    def stream(self, frames: Iterable[Tensor], *, size: tuple[int, int] | None = None) -> Iterator[Tensor]:
+        """Upscale LR frames ``(3, H, W)`` in [0, 1]; yields ``(temporal_scale, 3, sH, sW)`` per input frame,
+        or ``(temporal_scale, 3, *size)`` with an output ``size`` ``(height, width)`` (see :meth:`upscale`).
 
         Frames are pulled lazily: at most ``2 * radius + 1`` (streaming models) or
         ``chunk + 2 * warmup`` (bidirectional models) LR frames are held at a time.
         """
         for out, lr in self._outputs(frames):
+            if size is not None and tuple(out.shape[-2:]) != tuple(size):
+                out = imresize(out, size=tuple(size))
             yield self._compose(out, lr)
 
     @torch.inference_mode()
