@@ -347,3 +347,15 @@ def test_hdr10_metadata_kept_by_svt_av1(tmp_path: Path) -> None:
     assert [c for xy in got.primaries for c in xy] == pytest.approx([c for xy in want.primaries for c in xy], abs=1e-4)
     assert got.luminance == pytest.approx(want.luminance, rel=1e-3)
     assert (got.max_cll, got.max_fall) == (want.max_cll, want.max_fall)
+
+
+def test_size_is_the_displayed_size_of_a_turned_phone_video(tmp_path: Path) -> None:
+    src = _make(tmp_path / "phone.mp4", w=32, h=16, rotation=90)  # coded 32x16, shown 16x32
+    dst = tmp_path / "up.mp4"
+    summary = Upscaler("bicubic", device="cpu").upscale(src, dst, size=(48, -1), progress=False)
+    assert summary.size_out == (48, 96)  # coded (height, width): shown 48 wide, 96 tall
+    with VideoInput(dst) as video:
+        assert (video.info.width, video.info.height, video.info.rotation) == (96, 48, 90)
+    plain = Upscaler("bicubic", device="cpu").upscale(_make(tmp_path / "flat.mp4", w=32, h=16), tmp_path / "f.mp4",
+                                                      size=(48, -1), progress=False)
+    assert plain.size_out == (24, 48)

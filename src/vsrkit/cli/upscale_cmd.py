@@ -52,7 +52,8 @@ def register(app: typer.Typer) -> None:
                               "output is resized to it: antialiased bicubic below 4, bicubic above."),
         ] = None,
         size: Annotated[
-            str | None, typer.Option(help="Exact output size WIDTHxHEIGHT, e.g. 1920x1080; -1 keeps the aspect ratio.")
+            str | None, typer.Option(help="Exact output size WIDTHxHEIGHT as displayed (phone rotation applied), e.g. 1920x1080; "
+                                 "-1 keeps the aspect ratio.")
         ] = None,
         fps: Annotated[float, typer.Option(help="Frame rate for frame-folder input.")] = 25.0,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,

@@ -483,7 +483,8 @@ class Upscaler:
         deleted by the next run over the same ``output``. ``fps`` is used for frame-folder input.
         Rotation, tags, timecode, data streams and attachments the output container cannot hold
         are listed in the summary's ``warnings``. ``scale`` (a multiple of the input size) or ``size``
-        (``(width, height)``, see :func:`output_size`) set another output size than the model's: its output is
+        (``(width, height)`` as displayed, rotation applied; see :func:`output_size`) set another output size
+        than the model's: its output is
         resized (MATLAB bicubic, antialiased when shrinking) before the chroma is added and the frame encoded.
         """
         src, dst = Path(input), Path(output)
@@ -515,7 +516,11 @@ class Upscaler:
                 raise InputError(src, f"frames are {w}x{h}; the minimum is {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}")
             k = int(self.model.temporal_scale)
             s = self.scale
-            oh, ow = output_size(h, w, model_scale=s, scale=scale, size=size)
+            if size is not None and info is not None and info.rotation in (90, 270):
+                # --size is what the viewer sees; frames stay in coded orientation, turned by the player.
+                oh, ow = reversed(output_size(w, h, model_scale=s, size=size))
+            else:
+                oh, ow = output_size(h, w, model_scale=s, scale=scale, size=size)
             resize = (oh, ow) if (oh, ow) != (h * s, w * s) else None
             # Hidden temporary name keeping the suffix, from which FFmpeg picks the container.
             tmp = dst.with_name(f".{dst.name}.vsrkit-part{dst.suffix if out_is_video else ''}")
