@@ -60,6 +60,19 @@ def scene(width: int, height: int, *, supersample: int = 2) -> Pattern:
     return frame
 
 
+def combed(width: int, height: int, *, speed: int = 8) -> Pattern:
+    """A bright bar moving right over grey, as an interlaced camera films it: the odd lines are taken half a
+    frame after the even ones, so the bar's edges comb. Encode it with ``interlaced=True``."""
+
+    def frame(t: int) -> np.ndarray:
+        img = np.full((height, width, 3), 30, np.uint8)
+        for first_line, x in ((0, speed * t), (1, speed * t + speed // 2)):
+            img[first_line::2, x % width : x % width + width // 4] = 220
+        return img
+
+    return frame
+
+
 def flat(color: Sequence[int], width: int, height: int) -> Pattern:
     arr = np.empty((height, width, 3), np.uint8)
     arr[:] = np.asarray(color, np.uint8)
@@ -79,9 +92,11 @@ def write_sample_video(
     pix_fmt: str = "yuv420p",
     matrix: Colorspace = Colorspace.ITU709,
     full_range: bool = False,
+    interlaced: bool = False,
 ) -> Path:
     """Encode ``pattern(t)`` for ``frames`` frames, at ``fps`` or at explicit ``timestamps``
     (``time_base`` units, variable frame rate), with a mono AAC chirp covering the video's duration.
+    ``interlaced`` codes it as interlaced H.264, top field first (for :func:`combed`).
     """
     path = Path(path)
     rate = Fraction(fps)
@@ -102,6 +117,10 @@ def write_sample_video(
         video.codec_context.color_range = ColorRange.JPEG if full_range else ColorRange.MPEG
         if codec in ("libx264", "libx265"):
             video.options = {"crf": "12", "preset": "veryfast"}
+        if interlaced:
+            if codec != "libx264":
+                raise ValueError("interlaced=True needs libx264")
+            video.options = {**video.options, "x264-params": "interlaced=1:tff=1"}
         durations: dict[int, int] = {}
 
         def mux_video(packets: list[av.Packet]) -> None:

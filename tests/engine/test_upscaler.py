@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from vsrkit import create_model
 from vsrkit.color import rgb_to_y
-from vsrkit.demo import flat, scene, write_sample_video
+from vsrkit.demo import combed, flat, scene, write_sample_video
 from vsrkit.engine.upscaler import Upscaler, choose_precision, cpu_has_native_bf16, make_tiles
 from vsrkit.io.video import VideoInput
 from vsrkit.models.base import StreamingVSRModel, VSRModel
@@ -460,3 +460,19 @@ def test_output_size_resizes_the_model_output_before_the_chroma_is_added(tmp_pat
     assert (got - expected).abs().max() <= 0.5 / 255 + 1e-6
     streamed = torch.cat(list(upscaler.stream(lr.unbind(0), size=(40, 48))))
     assert (got - streamed).abs().max() <= 0.5 / 255 + 1e-6
+
+
+def test_interlaced_video_is_deinterlaced_unless_told_not_to(tmp_path: Path) -> None:
+    src = write_sample_video(tmp_path / "tv.mp4", combed(64, 48), frames=4, fps=25, audio=False, interlaced=True)
+    upscaler = Upscaler("bicubic", device="cpu")
+    auto = upscaler.upscale(src, tmp_path / "auto.mp4", progress=False)
+    assert any("deinterlaced (top field first" in n for n in auto.notes) and not auto.warnings
+    forced_off = upscaler.upscale(src, tmp_path / "off.mp4", deinterlace=False, progress=False)
+    assert not any("deinterlaced" in n for n in forced_off.notes)
+    assert any("interlaced (top field first) but upscaled as progressive" in w for w in forced_off.warnings)
+    with VideoInput(tmp_path / "auto.mp4") as a, VideoInput(tmp_path / "off.mp4") as b:
+        assert a.info.field_order is None  # written progressive
+        # The off run keeps the combs, 4 lines apart after x4: lines 2 apart differ far more in it.
+        def comb(frames: list) -> float:
+            return float(np.mean([(f[0, 2:] - f[0, :-2]).abs().mean() for f, _, _ in frames]))
+        assert comb(list(a.frames())) < 0.5 * comb(list(b.frames()))

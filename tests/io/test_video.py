@@ -12,7 +12,7 @@ import pytest
 import torch
 from av.video.reformatter import ColorRange, Colorspace
 
-from vsrkit.demo import flat, write_sample_video
+from vsrkit.demo import combed, flat, write_sample_video
 from vsrkit.errors import InputError
 from vsrkit.io.video import VideoInput, VideoOutput
 
@@ -105,6 +105,27 @@ def test_repeated_and_decreasing_timestamps_are_moved_after_the_previous_frame(t
     assert [pts for pts, _ in stamps] == [0, 40, 41, 80, 81]
     assert [dur for _, dur in stamps[:-1]] == [40, 1, 39, 1]
     assert retimed == 2
+
+
+def _combing(frame: torch.Tensor) -> float:
+    """Mean distance of each line from the mean of its neighbours: large where the two fields disagree."""
+    y = frame[0] * 255
+    return float((y[1:-1] - (y[:-2] + y[2:]) / 2).abs().mean())
+
+
+def test_interlaced_video_is_found_and_deinterlaced_frame_for_frame(tmp_path: Path) -> None:
+    path = write_sample_video(tmp_path / "tv.mp4", combed(64, 48), frames=6, fps=25, audio=False, interlaced=True)
+    with VideoInput(path) as video:
+        assert video.info.field_order == "top field first"
+        raw = list(video.frames())
+    with VideoInput(path) as video:
+        clean = list(video.frames(deinterlace=True))
+    assert [(p, d) for _, p, d in clean] == [(p, d) for _, p, d in raw]
+    assert min(_combing(f) for f, _, _ in raw) > 10
+    assert max(_combing(f) for f, _, _ in clean) < 0.2 * min(_combing(f) for f, _, _ in raw)
+    progressive = write_sample_video(tmp_path / "p.mp4", combed(64, 48), frames=3, fps=25, audio=False)
+    with VideoInput(progressive) as video:
+        assert video.info.field_order is None
 
 
 def test_audio_packets_reach_the_callback(tmp_path: Path) -> None:

@@ -55,6 +55,11 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Exact output size WIDTHxHEIGHT as displayed (phone rotation applied), e.g. 1920x1080; "
                                  "-1 keeps the aspect ratio.")
         ] = None,
+        deinterlace: Annotated[
+            bool | None,
+            typer.Option("--deinterlace/--no-deinterlace",
+                         help="Deinterlace (FFmpeg bwdif) before upscaling; default: when the video is interlaced."),
+        ] = None,
         fps: Annotated[float, typer.Option(help="Frame rate for frame-folder input.")] = 25.0,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
     ) -> None:
@@ -75,7 +80,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"warning: {upscaler.precision_warning}", err=True)
         summary = upscaler.upscale(
             input, output, codec=codec, crf=crf, preset=preset, fps=fps, progress=False if quiet else None,
-            scale=scale, size=target,
+            scale=scale, size=target, deinterlace=deinterlace,
         )
         if not quiet:
             typer.echo(summary.line())

@@ -475,6 +475,7 @@ class Upscaler:
         progress: bool | None = None,
         scale: float | None = None,
         size: tuple[int, int] | None = None,
+        deinterlace: bool | None = None,
     ) -> UpscaleSummary:
         """Upscale a video file or frame folder into a video file or frame folder.
 
@@ -486,6 +487,8 @@ class Upscaler:
         (``(width, height)`` as displayed, rotation applied; see :func:`output_size`) set another output size
         than the model's: its output is
         resized (MATLAB bicubic, antialiased when shrinking) before the chroma is added and the frame encoded.
+        Interlaced video is deinterlaced first (FFmpeg's bwdif, one frame per frame) unless ``deinterlace`` is
+        False; None decides from the stream's field order.
         """
         src, dst = Path(input), Path(output)
         out_is_video = _check_paths(src, dst)
@@ -510,7 +513,10 @@ class Upscaler:
                 info = video_in.info
                 h, w, total = info.height, info.width, info.frames
                 time_base, rate = info.time_base, info.rate
-                frames = video_in.frames(lambda p: sink.copy_packet(p) if sink is not None else None)
+                if deinterlace is None:
+                    deinterlace = info.field_order is not None
+                frames = video_in.frames(lambda p: sink.copy_packet(p) if sink is not None else None,
+                                         deinterlace=deinterlace)
                 frame_bits = 16 if info.bit_depth > 8 else 8
             if h < MIN_INPUT_SIZE or w < MIN_INPUT_SIZE:
                 raise InputError(src, f"frames are {w}x{h}; the minimum is {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}")
@@ -587,6 +593,8 @@ class Upscaler:
             raise
         seconds = time.perf_counter() - start
         notes = []
+        if info is not None and info.field_order is not None and deinterlace:
+            notes.append(f"deinterlaced ({info.field_order}, bwdif)")
         if info is not None and info.matrix_guessed:
             notes.append(f"input colour matrix untagged, assumed {info.matrix_name}")
         if info is not None and info.copy_streams and not out_is_video:
@@ -606,6 +614,9 @@ class Upscaler:
             if dropped:
                 warnings.append(f"{dst}: not kept in a frame folder (frames are in coded orientation): "
                                 f"{'; '.join(dropped)}")
+        if info is not None and info.field_order is not None and not deinterlace:
+            warnings.append(f"{src}: interlaced ({info.field_order}) but upscaled as progressive frames, which "
+                            "magnifies combing (leave out --no-deinterlace)")
         if video_in is not None and video_in.retimed:
             warnings.append(f"{src}: {video_in.retimed} frame(s) had a timestamp not after the previous frame's; "
                             "each was moved one time-base tick later")

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, NamedTuple, Self
 
 import av
 import av.error
@@ -108,6 +108,8 @@ class VideoInfo:
     rotation: int = 0
     # HDR10 static metadata of the first frame; kept by HDR10_ENCODERS only.
     hdr: HdrMetadata | None = None
+    # "top field first" / "bottom field first" ("interlaced" when only the frames say so); None: progressive.
+    field_order: str | None = None
     timecode: str | None = None
     # Data streams and attachments, copied when the output container takes them.
     extra_streams: tuple[str, ...] = field(default_factory=tuple)
@@ -228,8 +230,14 @@ class HdrMetadata:
 HDR10_ENCODERS = ("libx265", "libsvtav1")
 
 
-def _first_frame_side_data(path: Path, index: int) -> tuple[tuple[int, ...] | None, HdrMetadata | None]:
-    """The display matrix and HDR10 metadata FFmpeg attaches to the first decoded frame.
+class _FirstFrame(NamedTuple):
+    display_matrix: tuple[int, ...] | None = None
+    hdr: HdrMetadata | None = None
+    interlaced: bool = False
+
+
+def _first_frame_side_data(path: Path, index: int) -> _FirstFrame:
+    """The display matrix, HDR10 metadata and interlacing flag FFmpeg attaches to the first decoded frame.
 
     The installed PyAV exposes them on frames only, and the output header must be written before the
     main decode reaches its first frame (copied audio is muxed first), so a second, short-lived
@@ -243,10 +251,14 @@ def _first_frame_side_data(path: Path, index: int) -> tuple[tuple[int, ...] | No
                 matrix = tuple(int(v) for v in np.frombuffer(raw, dtype="<i4")) if raw and len(raw) == 36 else None
                 hdr = HdrMetadata.from_side_data(found.get("MASTERING_DISPLAY_METADATA"),
                                                  found.get("CONTENT_LIGHT_LEVEL"))
-                return matrix, hdr
+                return _FirstFrame(matrix, hdr, bool(frame.interlaced_frame))
     except (av.error.FFmpegError, ValueError, IndexError, UnicodeDecodeError):
-        return None, None
-    return None, None
+        return _FirstFrame()
+    return _FirstFrame()
+
+
+# AVFieldOrder: 1 progressive; 2 and 5 show the top field first (5: coded bottom first), 3 and 4 the bottom.
+_FIELD_ORDERS = {2: "top field first", 5: "top field first", 3: "bottom field first", 4: "bottom field first"}
 
 
 def _rotation_degrees(matrix: tuple[int, ...] | None, metadata: dict[str, str]) -> int:
@@ -307,7 +319,11 @@ class VideoInput:
         self.timecode = _tag(stream.metadata, "timecode") or next(
             (_tag(s.metadata, "timecode") for s in streams.data if _is_timecode_track(s)), None
         )
-        self.display_matrix, hdr = _first_frame_side_data(self.path, stream.index)
+        first = _first_frame_side_data(self.path, stream.index)
+        self.display_matrix, hdr = first.display_matrix, first.hdr
+        field_order = _FIELD_ORDERS.get(int(getattr(ctx, "field_order", 0) or 0))
+        if field_order is None and first.interlaced and int(getattr(ctx, "field_order", 0) or 0) != 1:
+            field_order = "interlaced"
         spc = int(ctx.colorspace)
         matrix = _AVCOL_SPC_TO_SWS.get(spc)
         guessed = matrix is None
@@ -335,6 +351,7 @@ class VideoInput:
             copy_streams=tuple(f"{s.type}:{s.codec_context.name if s.codec_context else '?'}" for s in self.copy),
             display_matrix=self.display_matrix,
             hdr=hdr,
+            field_order=field_order,
             rotation=_rotation_degrees(self.display_matrix, stream.metadata),
             timecode=self.timecode,
             extra_streams=tuple(_describe(s) for s in [*self.data, *self.covers, *self.attachments]),
@@ -354,7 +371,55 @@ class VideoInput:
         t = torch.from_numpy(arr.astype(np.int32) if high else arr)
         return t.permute(2, 0, 1).float().div_(65535.0 if high else 255.0)
 
-    def frames(self, on_packet: Callable[[av.Packet], None] | None = None) -> Iterator[tuple[Tensor, int, int]]:
+    def _decoded(self, on_packet: Callable[[av.Packet], None] | None) -> Iterator[av.VideoFrame]:
+        """Decoded video frames; other streams' packets go to ``on_packet`` as they are demuxed."""
+        streams = [self.video, *self.copy, *self.data, *self.covers]
+        for packet in self.container.demux(streams):
+            if packet.stream.index != self.video.index:
+                # Flush packets carry no dts; a cover picture may have none either.
+                timed = packet.dts is not None or packet.stream in self.covers
+                if on_packet is not None and packet.size > 0 and timed:
+                    on_packet(packet)
+                continue
+            yield from packet.decode()
+
+    def _deinterlaced(self, frames: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
+        """``frames`` through FFmpeg's bwdif, one progressive frame per input frame at the same pts.
+
+        bwdif (w3fdif's and yadif's successor) fills each missing line from both fields and the neighbouring
+        frames; frames not flagged interlaced pass unchanged (``deint=all`` would also treat those).
+        """
+        graph = av.filter.Graph()
+        source = graph.add_buffer(template=self.video)
+        bwdif = graph.add("bwdif", "mode=send_frame:parity=auto:deint=interlaced")
+        sink = graph.add("buffersink")
+        source.link_to(bwdif)
+        bwdif.link_to(sink)
+        graph.configure()
+        time_base = self.info.time_base
+
+        def drain() -> Iterator[av.VideoFrame]:
+            while True:
+                try:
+                    out = graph.pull()
+                except (av.error.BlockingIOError, av.error.EOFError):
+                    return
+                # bwdif halves the time base (it can also emit one frame per field); back to the stream's.
+                if out.pts is not None and out.time_base and out.time_base != time_base:
+                    out.pts = round(out.pts * out.time_base / time_base)
+                    out.duration = round(out.duration * out.time_base / time_base) if out.duration else 0
+                    out.time_base = time_base
+                yield out
+
+        for frame in frames:
+            graph.push(frame)
+            yield from drain()
+        graph.push(None)
+        yield from drain()
+
+    def frames(
+        self, on_packet: Callable[[av.Packet], None] | None = None, *, deinterlace: bool = False
+    ) -> Iterator[tuple[Tensor, int, int]]:
         """Yield ``(rgb (3, H, W) float32, pts, duration)`` in presentation order.
 
         ``pts`` and ``duration`` are in ``info.time_base`` units. Audio, subtitle and data packets
@@ -362,7 +427,8 @@ class VideoInput:
         previous frame; a missing duration is taken from the frame rate. A pts not after the previous
         frame's (repeated timestamps of a broken capture or remux) is moved to one tick after it, so
         every frame is kept and MP4/MOV muxers, which refuse such timestamps, accept the output;
-        ``retimed`` counts those frames.
+        ``retimed`` counts those frames. ``deinterlace`` runs interlaced frames through bwdif (see
+        :meth:`_deinterlaced`) first.
         """
         info = self.info
         default_dur = 1
@@ -394,21 +460,14 @@ class VideoInput:
                 )
             return self._to_rgb(frame), pts, dur
 
-        streams = [self.video, *self.copy, *self.data, *self.covers]
+        decoded = self._decoded(on_packet)
         try:
-            for packet in self.container.demux(streams):
-                if packet.stream.index != self.video.index:
-                    # Flush packets carry no dts; a cover picture may have none either.
-                    timed = packet.dts is not None or packet.stream in self.covers
-                    if on_packet is not None and packet.size > 0 and timed:
-                        on_packet(packet)
-                    continue
-                for frame in packet.decode():
-                    # Hold one frame back: its duration is the gap to the next pts (exact for VFR).
-                    if pending is not None:
-                        yield emit(pending, frame.pts)
-                        count += 1
-                    pending = frame
+            for frame in self._deinterlaced(decoded) if deinterlace else decoded:
+                # Hold one frame back: its duration is the gap to the next pts (exact for VFR).
+                if pending is not None:
+                    yield emit(pending, frame.pts)
+                    count += 1
+                pending = frame
         except av.error.FFmpegError as exc:
             raise InputError(self.path, f"decoding failed after {count} frames ({_av_error_text(exc)})") from None
         if pending is not None:
@@ -748,7 +807,7 @@ def not_kept(source: VideoInfo, path: str | Path, container_format: str | None =
         streams = container.streams
         if source.display_matrix is not None or source.rotation:
             video = streams.video[0] if streams.video else None
-            matrix = _first_frame_side_data(Path(path), video.index)[0] if video is not None else None
+            matrix = _first_frame_side_data(Path(path), video.index).display_matrix if video is not None else None
             if source.display_matrix is not None:
                 kept = matrix == source.display_matrix
             else:
@@ -757,7 +816,7 @@ def not_kept(source: VideoInfo, path: str | Path, container_format: str | None =
                 lost.append(f"rotation ({source.rotation} degrees)")
         if source.hdr is not None:
             video = streams.video[0] if streams.video else None
-            hdr = _first_frame_side_data(Path(path), video.index)[1] if video is not None else None
+            hdr = _first_frame_side_data(Path(path), video.index).hdr if video is not None else None
             if hdr is None:
                 codec = video.codec_context.name if video is not None else "?"
                 lost.append(f"{source.hdr.describe()}: the {codec} encoder used cannot write it "
