@@ -93,10 +93,12 @@ def write_sample_video(
     matrix: Colorspace = Colorspace.ITU709,
     full_range: bool = False,
     interlaced: bool = False,
+    sample_aspect_ratio: Fraction | None = None,
 ) -> Path:
     """Encode ``pattern(t)`` for ``frames`` frames, at ``fps`` or at explicit ``timestamps``
     (``time_base`` units, variable frame rate), with a mono AAC chirp covering the video's duration.
-    ``interlaced`` codes it as interlaced H.264, top field first (for :func:`combed`).
+    ``interlaced`` codes it as interlaced H.264, top field first (for :func:`combed`); ``sample_aspect_ratio``
+    marks non-square pixels (DVD 16:9: 32/27).
     """
     path = Path(path)
     rate = Fraction(fps)
@@ -115,6 +117,8 @@ def write_sample_video(
         video.codec_context.time_base = time_base
         video.codec_context.colorspace = 1 if matrix == Colorspace.ITU709 else 6
         video.codec_context.color_range = ColorRange.JPEG if full_range else ColorRange.MPEG
+        if sample_aspect_ratio is not None:
+            video.codec_context.sample_aspect_ratio = sample_aspect_ratio
         if codec in ("libx264", "libx265"):
             video.options = {"crf": "12", "preset": "veryfast"}
         if interlaced:

@@ -359,3 +359,29 @@ def test_size_is_the_displayed_size_of_a_turned_phone_video(tmp_path: Path) -> N
     plain = Upscaler("bicubic", device="cpu").upscale(_make(tmp_path / "flat.mp4", w=32, h=16), tmp_path / "f.mp4",
                                                       size=(48, -1), progress=False)
     assert plain.size_out == (24, 48)
+
+
+def test_pixel_aspect_ratio_keeps_the_displayed_shape(tmp_path: Path) -> None:
+    from vsrkit.demo import scene, write_sample_video
+
+    dvd = Fraction(32, 27)  # 16:9 DVD pixels
+    src = write_sample_video(tmp_path / "dvd.mp4", scene(72, 48), frames=2, audio=False, sample_aspect_ratio=dvd)
+    with VideoInput(src) as video:
+        assert video.info.sample_aspect_ratio == dvd
+    upscaler = Upscaler("bicubic", device="cpu")
+
+    def shown(path: Path) -> tuple[int, int, Fraction | None]:
+        with av.open(str(path)) as c:
+            s = c.streams.video[0]
+            return s.width, s.height, s.sample_aspect_ratio
+
+    assert upscaler.upscale(src, tmp_path / "x4.mp4", progress=False).warnings == ()
+    assert shown(tmp_path / "x4.mp4") == (288, 192, dvd)
+    # -1 follows the displayed 16:9, so the frames come out with square pixels.
+    upscaler.upscale(src, tmp_path / "hd.mp4", size=(-1, 108), progress=False)
+    width, height, sar = shown(tmp_path / "hd.mp4")
+    assert (width, height) == (192, 108) and sar in (None, Fraction(1))
+    frames = upscaler.upscale(src, tmp_path / "frames", progress=False)
+    assert [w for w in frames.warnings if "pixel aspect ratio 32:27" in w]
+    webm = upscaler.upscale(src, tmp_path / "x4.webm", progress=False)  # VP9 in WebM has nowhere to keep it
+    assert [w for w in webm.warnings if "pixel aspect ratio 32:27" in w]

@@ -440,6 +440,8 @@ def test_output_size_resizes_the_model_output_before_the_chroma_is_added(tmp_pat
     assert output_size(30, 40, model_scale=4, size=(100, -1)) == (76, 100)
     assert output_size(30, 40, model_scale=4, size=(-1, 90)) == (90, 120)
     assert output_size(30, 40, model_scale=4, size=(101, 33)) == (33, 101)  # exact sizes stay as given
+    # A 16:9 DVD (720x480, pixels 32:27 wide) to 1080 lines: 1920 wide, as it is shown.
+    assert output_size(480, 720, model_scale=4, size=(-1, 1080), pixel_aspect=Fraction(32, 27)) == (1080, 1920)
 
     src = tmp_path / "frames"
     src.mkdir()

@@ -522,11 +522,16 @@ class Upscaler:
                 raise InputError(src, f"frames are {w}x{h}; the minimum is {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}")
             k = int(self.model.temporal_scale)
             s = self.scale
+            pixel_aspect = info.sample_aspect_ratio if info is not None and info.sample_aspect_ratio else Fraction(1)
             if size is not None and info is not None and info.rotation in (90, 270):
                 # --size is what the viewer sees; frames stay in coded orientation, turned by the player.
-                oh, ow = reversed(output_size(w, h, model_scale=s, size=size))
+                oh, ow = reversed(output_size(w, h, model_scale=s, size=size, pixel_aspect=1 / pixel_aspect))
             else:
-                oh, ow = output_size(h, w, model_scale=s, scale=scale, size=size)
+                oh, ow = output_size(h, w, model_scale=s, scale=scale, size=size, pixel_aspect=pixel_aspect)
+            # Pixels as wide as keeps the picture's displayed shape (the input's own at the model's scale).
+            sar_out = pixel_aspect * Fraction(w, h) * Fraction(oh, ow)
+            # Within 1 % of square (even-rounded sizes of a -1 side) is square: nobody sees that, players skip it.
+            sar_out = sar_out.limit_denominator(65535) if abs(sar_out - 1) > Fraction(1, 100) else None
             resize = (oh, ow) if (oh, ow) != (h * s, w * s) else None
             # Hidden temporary name keeping the suffix, from which FFmpeg picks the container.
             tmp = dst.with_name(f".{dst.name}.vsrkit-part{dst.suffix if out_is_video else ''}")
@@ -535,6 +540,7 @@ class Upscaler:
                 sink = BackgroundWriter(VideoOutput(
                     tmp, width=ow, height=oh, time_base=time_base / k, rate=(rate * k) if rate else None,
                     source=info, copy_from=video_in, codec=codec, crf=crf, preset=preset, name=dst,
+                    sample_aspect_ratio=sar_out,
                 ))
             else:
                 tmp.mkdir()
@@ -575,7 +581,7 @@ class Upscaler:
             lost: list[str] = []
             if sink is not None:
                 sink.close()
-                lost = [*sink.lost, *not_kept(info, tmp, sink.format_name)] if info is not None else []
+                lost = [*sink.lost, *not_kept(info, tmp, sink.format_name, sample_aspect_ratio=sar_out)] if info is not None else []
                 sink = None
             if video_in is not None:
                 video_in.close()
@@ -607,6 +613,9 @@ class Upscaler:
                 warnings.append(f"{dst}: dropped what the {dst.suffix} output cannot hold: {'; '.join(lost)}")
         elif info is not None:
             dropped = list(info.extra_streams)
+            if sar_out is not None:
+                dropped.insert(0, f"pixel aspect ratio {sar_out.numerator}:{sar_out.denominator} (frames are stored "
+                                  "with square pixels; --size WIDTHx-1 makes square-pixel frames of the right shape)")
             if info.timecode:
                 dropped.insert(0, f"timecode {info.timecode}")
             if info.rotation:
@@ -649,11 +658,12 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def output_size(h: int, w: int, *, model_scale: int, scale: float | None = None,
-                size: tuple[int, int] | None = None) -> tuple[int, int]:
-    """``(height, width)`` of the output for an ``h`` x ``w`` input.
+                size: tuple[int, int] | None = None, pixel_aspect: Fraction = Fraction(1)) -> tuple[int, int]:
+    """``(height, width)`` of the output for an ``h`` x ``w`` input whose pixels are ``pixel_aspect`` wide.
 
     ``scale`` multiplies the input size (rounded to even numbers, which 4:2:0 video needs); ``size`` is an exact
-    ``(width, height)`` where a -1 side follows the aspect ratio (rounded to even). Neither: the model's scale.
+    ``(width, height)`` where a -1 side follows the displayed aspect ratio (so a 16:9 DVD, 720x480 with 32:27
+    pixels, at ``(-1, 1080)`` gives 1920x1080; rounded to even). Neither: the model's scale.
     """
     if scale is not None and size is not None:
         raise VsrkitError("give --scale or --size, not both")
@@ -663,10 +673,11 @@ def output_size(h: int, w: int, *, model_scale: int, scale: float | None = None,
         return max(2, 2 * round(h * scale / 2)), max(2, 2 * round(w * scale / 2))
     if size is not None:
         width, height = size
+        display_aspect = w * pixel_aspect / h
         if width == -1:
-            width = max(2, 2 * round(w * height / h / 2))
+            width = max(2, 2 * round(height * display_aspect / 2))
         if height == -1:
-            height = max(2, 2 * round(h * width / w / 2))
+            height = max(2, 2 * round(width / display_aspect / 2))
         return height, width
     return h * model_scale, w * model_scale
 

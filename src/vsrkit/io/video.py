@@ -110,6 +110,8 @@ class VideoInfo:
     hdr: HdrMetadata | None = None
     # "top field first" / "bottom field first" ("interlaced" when only the frames say so); None: progressive.
     field_order: str | None = None
+    # Width / height of one pixel as displayed (DVD 16:9: 32/27); None for square pixels.
+    sample_aspect_ratio: Fraction | None = None
     timecode: str | None = None
     # Data streams and attachments, copied when the output container takes them.
     extra_streams: tuple[str, ...] = field(default_factory=tuple)
@@ -331,6 +333,8 @@ class VideoInput:
             matrix = guess_matrix(ctx.height)
         full = int(ctx.color_range) == ColorRange.JPEG or ctx.format.name.startswith("yuvj")
         rate = stream.average_rate or stream.guessed_rate
+        sar = stream.sample_aspect_ratio or ctx.sample_aspect_ratio
+        sar = Fraction(sar) if sar and Fraction(sar) > 0 and Fraction(sar) != 1 else None
         duration = float(self.container.duration) / 1e6 if self.container.duration else None
         return VideoInfo(
             path=self.path,
@@ -352,6 +356,7 @@ class VideoInput:
             display_matrix=self.display_matrix,
             hdr=hdr,
             field_order=field_order,
+            sample_aspect_ratio=sar,
             rotation=_rotation_degrees(self.display_matrix, stream.metadata),
             timecode=self.timecode,
             extra_streams=tuple(_describe(s) for s in [*self.data, *self.covers, *self.attachments]),
@@ -521,8 +526,10 @@ class VideoOutput:
         preset: str | None = None,
         container_format: str | None = None,
         name: str | Path | None = None,
+        sample_aspect_ratio: Fraction | None = None,
     ) -> None:
         self.path = Path(path)
+        self.sample_aspect_ratio = sample_aspect_ratio
         # What error messages call the file: the user's output name when writing to a temporary one.
         self.name = Path(name) if name is not None else self.path
         self.source = source
@@ -604,6 +611,8 @@ class VideoOutput:
             ctx.time_base = self.time_base
             ctx.colorspace = _SWS_TO_AVCOL_SPC.get(self.matrix, _AVCOL_SPC_UNSPECIFIED)
             ctx.color_range = ColorRange.JPEG if self.full_range else ColorRange.MPEG
+            if self.sample_aspect_ratio is not None:
+                ctx.sample_aspect_ratio = self.sample_aspect_ratio
             if source is not None:
                 ctx.color_primaries = source.color_primaries
                 ctx.color_trc = source.color_trc
@@ -783,8 +792,12 @@ class VideoOutput:
             pass
 
 
-def not_kept(source: VideoInfo, path: str | Path, container_format: str | None = None) -> list[str]:
-    """What of ``source``'s rotation, timecode and other streams a finished output lacks.
+def not_kept(
+    source: VideoInfo, path: str | Path, container_format: str | None = None, *,
+    sample_aspect_ratio: Fraction | None = None,
+) -> list[str]:
+    """What of ``source``'s rotation, timecode and other streams, and of the pixel aspect ratio the output was
+    written with, a finished output lacks.
 
     Read back from the file rather than trusted from the muxer: some containers accept a display
     matrix or an attachment and silently write nothing (AVI, NUT, MPEG-TS).
@@ -800,7 +813,7 @@ def not_kept(source: VideoInfo, path: str | Path, container_format: str | None =
             container = av.open(str(path), mode="r", format=container_format)
     except (av.error.FFmpegError, ValueError) as exc:
         if source.display_matrix is None and not source.rotation and not source.timecode and not source.extra_streams \
-                and source.hdr is None:
+                and source.hdr is None and sample_aspect_ratio is None:
             return []
         return [f"unknown, the output cannot be read back to check ({_av_error_text(exc)})"]
     with container:
@@ -814,6 +827,12 @@ def not_kept(source: VideoInfo, path: str | Path, container_format: str | None =
                 kept = video is not None and _rotation_degrees(matrix, video.metadata) == source.rotation
             if not kept:
                 lost.append(f"rotation ({source.rotation} degrees)")
+        if sample_aspect_ratio is not None:
+            video = streams.video[0] if streams.video else None
+            sar = (video.sample_aspect_ratio or video.codec_context.sample_aspect_ratio) if video is not None else None
+            if not sar or Fraction(sar) != sample_aspect_ratio:
+                lost.append(f"pixel aspect ratio {sample_aspect_ratio.numerator}:{sample_aspect_ratio.denominator} "
+                            "(players will show the picture with square pixels)")
         if source.hdr is not None:
             video = streams.video[0] if streams.video else None
             hdr = _first_frame_side_data(Path(path), video.index).hdr if video is not None else None
