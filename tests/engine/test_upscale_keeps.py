@@ -385,3 +385,29 @@ def test_pixel_aspect_ratio_keeps_the_displayed_shape(tmp_path: Path) -> None:
     assert [w for w in frames.warnings if "pixel aspect ratio 32:27" in w]
     webm = upscaler.upscale(src, tmp_path / "x4.webm", progress=False)  # VP9 in WebM has nowhere to keep it
     assert [w for w in webm.warnings if "pixel aspect ratio 32:27" in w]
+
+
+def test_chapters_are_copied_and_named_where_they_cannot_go(tmp_path: Path) -> None:
+    src = tmp_path / "film.mkv"
+    marks = [("Intro", 0, 500), ("Main", 500, 1000)]
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 32, 16, "yuv420p"
+        c.set_chapters([{"id": i + 1, "start": a, "end": b, "time_base": Fraction(1, 1000), "metadata": {"title": t}}
+                        for i, (t, a, b) in enumerate(marks)])
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((16, 32, 3), 20 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            c.mux(s.encode(frame))
+        c.mux(s.encode(None))
+    upscaler = Upscaler("bicubic", device="cpu")
+    for suffix in (".mp4", ".mkv"):
+        dst = tmp_path / f"up{suffix}"
+        assert upscaler.upscale(src, dst, progress=False).warnings == ()
+        with av.open(str(dst)) as c:
+            got = [(ch["metadata"].get("title"), round(float(ch["start"] * ch["time_base"]) * 1000)) for ch in c.chapters()]
+        assert got == [(t, a) for t, a, _ in marks]
+    ts = upscaler.upscale(src, tmp_path / "up.ts", progress=False)
+    assert [w for w in ts.warnings if "2 of 2 chapters" in w]
+    frames = upscaler.upscale(src, tmp_path / "frames", progress=False)
+    assert [w for w in frames.warnings if "2 chapters" in w]

@@ -613,6 +613,8 @@ class Upscaler:
                 warnings.append(f"{dst}: dropped what the {dst.suffix} output cannot hold: {'; '.join(lost)}")
         elif info is not None:
             dropped = list(info.extra_streams)
+            if info.chapters:
+                dropped.insert(0, f"{info.chapters} chapters")
             if sar_out is not None:
                 dropped.insert(0, f"pixel aspect ratio {sar_out.numerator}:{sar_out.denominator} (frames are stored "
                                   "with square pixels; --size WIDTHx-1 makes square-pixel frames of the right shape)")

@@ -112,6 +112,8 @@ class VideoInfo:
     field_order: str | None = None
     # Width / height of one pixel as displayed (DVD 16:9: 32/27); None for square pixels.
     sample_aspect_ratio: Fraction | None = None
+    # Chapter marks of the container (MKV/MP4/MOV), copied to outputs that hold them.
+    chapters: int = 0
     timecode: str | None = None
     # Data streams and attachments, copied when the output container takes them.
     extra_streams: tuple[str, ...] = field(default_factory=tuple)
@@ -321,6 +323,10 @@ class VideoInput:
         self.timecode = _tag(stream.metadata, "timecode") or next(
             (_tag(s.metadata, "timecode") for s in streams.data if _is_timecode_track(s)), None
         )
+        try:
+            self.chapters = list(self.container.chapters())
+        except (av.error.FFmpegError, ValueError, AttributeError):
+            self.chapters = []
         first = _first_frame_side_data(self.path, stream.index)
         self.display_matrix, hdr = first.display_matrix, first.hdr
         field_order = _FIELD_ORDERS.get(int(getattr(ctx, "field_order", 0) or 0))
@@ -357,6 +363,7 @@ class VideoInput:
             hdr=hdr,
             field_order=field_order,
             sample_aspect_ratio=sar,
+            chapters=len(self.chapters),
             rotation=_rotation_degrees(self.display_matrix, stream.metadata),
             timecode=self.timecode,
             extra_streams=tuple(_describe(s) for s in [*self.data, *self.covers, *self.attachments]),
@@ -604,6 +611,8 @@ class VideoOutput:
             copy_from = self.copy_from
             if copy_from is not None:
                 self.container.metadata.update(_content_tags(copy_from.container.metadata))
+                if copy_from.chapters:
+                    self.container.set_chapters(copy_from.chapters)
             stream = self.container.add_stream(codec_name, rate=rate or Fraction(25))
             stream.width, stream.height, stream.pix_fmt = width, height, self.pix_fmt
             stream.time_base = self.time_base
@@ -813,7 +822,8 @@ def not_kept(
             container = av.open(str(path), mode="r", format=container_format)
     except (av.error.FFmpegError, ValueError) as exc:
         if source.display_matrix is None and not source.rotation and not source.timecode and not source.extra_streams \
-                and source.hdr is None and sample_aspect_ratio is None:
+                and source.hdr is None and sample_aspect_ratio is None \
+                and not source.chapters:
             return []
         return [f"unknown, the output cannot be read back to check ({_av_error_text(exc)})"]
     with container:
@@ -840,6 +850,13 @@ def not_kept(
                 codec = video.codec_context.name if video is not None else "?"
                 lost.append(f"{source.hdr.describe()}: the {codec} encoder used cannot write it "
                             f"({' and '.join(HDR10_ENCODERS)} can: --codec)")
+        if source.chapters:
+            try:
+                kept = len(container.chapters())
+            except (av.error.FFmpegError, ValueError, AttributeError):
+                kept = 0
+            if kept < source.chapters:
+                lost.append(f"{source.chapters - kept} of {source.chapters} chapters")
         if source.timecode is not None and not any(
             _tag(s.metadata, "timecode") == source.timecode for s in streams
         ) and _tag(container.metadata, "timecode") != source.timecode:
