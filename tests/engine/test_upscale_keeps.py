@@ -328,7 +328,7 @@ def test_hdr10_metadata_is_read_kept_by_x265_and_warned_about_otherwise(tmp_path
         assert video.info.color_trc == 16  # SMPTE ST 2084 (PQ)
     assert not any("HDR10" in w for w in kept.warnings)
 
-    dropped = Upscaler("bicubic", device="cpu").upscale(src, tmp_path / "x264.mp4", progress=False)
+    dropped = Upscaler("bicubic", device="cpu").upscale(src, tmp_path / "x264.mp4", codec="libx264", progress=False)
     with VideoInput(tmp_path / "x264.mp4") as video:
         assert video.info.hdr is None
     assert [w for w in dropped.warnings if "HDR10 metadata" in w and "--codec" in w]
@@ -411,3 +411,19 @@ def test_chapters_are_copied_and_named_where_they_cannot_go(tmp_path: Path) -> N
     assert [w for w in ts.warnings if "2 of 2 chapters" in w]
     frames = upscaler.upscale(src, tmp_path / "frames", progress=False)
     assert [w for w in frames.warnings if "2 chapters" in w]
+
+
+def test_deep_input_is_encoded_as_hevc_tagged_for_apple_players(tmp_path: Path) -> None:
+    src = _make_hdr10(tmp_path / "hdr.mp4")
+    summary = Upscaler("bicubic", device="cpu").upscale(src, tmp_path / "up.mp4", progress=False)
+    assert any("encoded with libx265 (10-bit input" in n for n in summary.notes)
+    with av.open(str(tmp_path / "up.mp4")) as c:
+        ctx = c.streams.video[0].codec_context
+        assert (ctx.name, ctx.codec_tag, ctx.pix_fmt) == ("hevc", "hvc1", "yuv420p10le")
+    with VideoInput(tmp_path / "up.mp4") as video:
+        assert video.info.hdr is not None  # HDR10 metadata comes along by default now
+    eight = _make(tmp_path / "eight.mp4")
+    plain = Upscaler("bicubic", device="cpu").upscale(eight, tmp_path / "eight_up.mp4", progress=False)
+    assert not any("encoded with" in n for n in plain.notes)
+    with av.open(str(tmp_path / "eight_up.mp4")) as c:
+        assert c.streams.video[0].codec_context.name == "h264"

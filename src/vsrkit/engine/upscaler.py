@@ -43,7 +43,7 @@ from ..color import LUMA_TO_RGB_GAIN, bt601_to_video_matrix, chroma_to_rgb, rgb_
 from ..errors import InputError, VsrkitError
 from ..io.frames import IMAGE_SUFFIXES, image_bit_depth, iter_sequence, list_frames, remove_stale, write_image
 from ..io.pipeline import BackgroundWriter
-from ..io.video import VideoInput, VideoOutput, is_video_path, not_kept
+from ..io.video import VideoInput, VideoOutput, default_codec, is_video_path, not_kept
 from ..layers.resize import imresize
 from ..models import create_model, list_models
 from ..models.base import StreamingVSRModel, VSRModel
@@ -579,7 +579,9 @@ class Upscaler:
                     count_in += 1
                     advance()
             lost: list[str] = []
+            encoder: str | None = None
             if sink is not None:
+                encoder = sink.codec_name
                 sink.close()
                 lost = [*sink.lost, *not_kept(info, tmp, sink.format_name, sample_aspect_ratio=sar_out)] if info is not None else []
                 sink = None
@@ -599,6 +601,8 @@ class Upscaler:
             raise
         seconds = time.perf_counter() - start
         notes = []
+        if encoder is not None and codec is None and info is not None and encoder != default_codec(Path(dst.name), None):
+            notes.append(f"encoded with {encoder} ({info.bit_depth}-bit input; --codec to choose)")
         if info is not None and info.field_order is not None and deinterlace:
             notes.append(f"deinterlaced ({info.field_order}, bwdif)")
         if info is not None and info.matrix_guessed:

@@ -41,6 +41,10 @@ VIDEO_SUFFIXES = {
 # Encoder used when --codec is not given.
 DEFAULT_CODECS = {".webm": "libvpx-vp9", ".ogv": "libtheora", ".avi": "mpeg4", ".flv": "flv", ".wmv": "wmv2"}
 DEFAULT_CODEC = "libx264"
+# For input deeper than 8 bits into these containers: HEVC Main 10 plays on phones, TVs and browsers with hardware
+# decoders, where H.264 High 10 mostly does not; x265 also writes HDR10 metadata (x264 cannot).
+DEFAULT_DEEP_CODEC = "libx265"
+DEEP_CODEC_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv"}
 # x264/x265 speed presets, fastest first. veryfast is the default: at 720x576 it encoded about 8 ms a
 # frame here. superfast raises end-to-end throughput (benchmarks/upscale_speed.py alternates the two;
 # figures in README) at the cost of larger files for the same CRF.
@@ -502,6 +506,14 @@ class VideoInput:
         self.close()
 
 
+def default_codec(path: Path, source: VideoInfo | None) -> str:
+    """The encoder used when --codec is not given: by suffix, and HEVC for deep input into MP4/MOV/MKV."""
+    suffix = path.suffix.lower()
+    if source is not None and source.bit_depth > 8 and suffix in DEEP_CODEC_SUFFIXES:
+        return DEFAULT_DEEP_CODEC
+    return DEFAULT_CODECS.get(suffix, DEFAULT_CODEC)
+
+
 def _pick_pix_fmt(codec: av.Codec, source: VideoInfo | None, width: int, height: int) -> str:
     supported = [f.name for f in (codec.video_formats or [])]
     wanted = "yuv420p"
@@ -540,7 +552,8 @@ class VideoOutput:
         # What error messages call the file: the user's output name when writing to a temporary one.
         self.name = Path(name) if name is not None else self.path
         self.source = source
-        codec_name = codec or DEFAULT_CODECS.get(self.path.suffix.lower(), DEFAULT_CODEC)
+        codec_name = codec or default_codec(self.path, source)
+        self.codec_name = codec_name
         try:
             codec_obj = av.Codec(codec_name, "w")
         except (av.error.FFmpegError, ValueError):
@@ -652,6 +665,9 @@ class VideoOutput:
                 options["b"] = "0"
             stream.options = options
             stream.thread_type = "AUTO"
+            if codec_name == "libx265" and self.container.format.name in ("mov,mp4,m4a,3gp,3g2,mj2", "mp4", "mov"):
+                # FFmpeg tags HEVC in MP4 as hev1, which Apple's players refuse; hvc1 plays everywhere.
+                ctx.codec_tag = "hvc1"
             self.stream = stream
             self._copy_map: dict[int, Any] = {}
             for s in extras:
