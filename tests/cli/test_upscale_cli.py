@@ -14,6 +14,7 @@ from PIL import Image
 
 from vsrkit.cli.main import main
 from vsrkit.demo import flat, scene, write_sample_video
+from vsrkit.io import video as video_module
 from vsrkit.io.video import VideoInput
 
 
@@ -122,9 +123,12 @@ def test_bad_output(tmp_path: Path, monkeypatch, capsys, where: str) -> None:
         "unknown-suffix": tmp_path / "out.xyz",
         # Root writes into a 0o555 folder anyway; nobody writes into /proc.
         "unwritable-folder": Path("/proc/out.mp4") if os.geteuid() == 0 else locked / "out.mp4",
-        # WebM takes Opus/Vorbis only: refused before any frame is upscaled, not after.
+        # WebM takes Opus/Vorbis only, and here no Opus encoder to re-encode the AAC with: refused before any frame
+        # is upscaled, not after.
         "audio-the-container-refuses": tmp_path / "out.webm",
     }[where]
+    if where == "audio-the-container-refuses":
+        monkeypatch.setitem(video_module.AUDIO_FALLBACK_CODECS, ".webm", "no-such-encoder")
     before = {p.name: p.stat().st_size for p in tmp_path.iterdir()}
     code, _, err = run(monkeypatch, capsys, str(src), str(dst), "--quiet")
     locked.chmod(0o755)

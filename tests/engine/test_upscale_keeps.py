@@ -427,3 +427,37 @@ def test_deep_input_is_encoded_as_hevc_tagged_for_apple_players(tmp_path: Path) 
     assert not any("encoded with" in n for n in plain.notes)
     with av.open(str(tmp_path / "eight_up.mp4")) as c:
         assert c.streams.video[0].codec_context.name == "h264"
+
+
+def test_audio_a_container_refuses_is_reencoded_in_sync(tmp_path: Path) -> None:
+    src = tmp_path / "cam.mov"
+    rate = 44100
+    tone = (np.sin(2 * np.pi * 440 * np.arange(rate) / rate) * 8000).astype(np.int16)[None]
+    with av.open(str(src), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 32, 16, "yuv420p"
+        a = c.add_stream("pcm_s16le", rate=rate)
+        a.layout = "mono"
+        for i in range(20):
+            frame = av.VideoFrame.from_ndarray(np.full((16, 32, 3), 10 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            c.mux(s.encode(frame))
+        c.mux(s.encode(None))
+        sound = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
+        sound.sample_rate, sound.pts, sound.time_base = rate, rate // 2, Fraction(1, rate)  # starts at 0.5 s
+        c.mux(a.encode(sound))
+        c.mux(a.encode(None))
+    summary = Upscaler("bicubic", device="cpu").upscale(src, tmp_path / "up.webm", progress=False)
+    assert any("pcm_s16le) re-encoded as libopus" in n for n in summary.notes)
+    assert "audio:pcm_s16le" not in summary.copied_streams
+    with av.open(str(tmp_path / "up.webm")) as c:
+        assert c.streams.audio[0].codec_context.name == "opus"
+        frames = list(c.decode(audio=0))
+    start = float(frames[0].pts * frames[0].time_base)
+    samples = np.concatenate([f.to_ndarray().reshape(-1) for f in frames])
+    assert abs(start - 0.5) < 0.02  # still half a second after the picture starts
+    assert abs(len(samples) / frames[0].sample_rate - 1.0) < 0.05
+    assert 0.2 < float(np.abs(samples).max()) < 0.3  # the tone (8000 / 32768), not silence
+    # MP4 takes PCM as it is: copied, not re-encoded.
+    copied = Upscaler("bicubic", device="cpu").upscale(src, tmp_path / "up.mp4", progress=False)
+    assert "audio:pcm_s16le" in copied.copied_streams and not any("re-encoded" in n for n in copied.notes)

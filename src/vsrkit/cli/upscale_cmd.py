@@ -63,7 +63,8 @@ def register(app: typer.Typer) -> None:
         fps: Annotated[float, typer.Option(help="Frame rate for frame-folder input.")] = 25.0,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
     ) -> None:
-        """Upscale a video, keeping audio, subtitles, timestamps and colours."""
+        """Upscale a video, keeping audio, subtitles, chapters, timestamps, colours and HDR10 metadata; interlaced
+        input is deinterlaced."""
         from ..engine.upscaler import Upscaler, parse_size
         from ..errors import VsrkitError
 

@@ -580,8 +580,9 @@ class Upscaler:
                     advance()
             lost: list[str] = []
             encoder: str | None = None
+            reencoded: list[tuple[str, str]] = []
             if sink is not None:
-                encoder = sink.codec_name
+                encoder, reencoded = sink.codec_name, list(sink.reencoded)
                 sink.close()
                 lost = [*sink.lost, *not_kept(info, tmp, sink.format_name, sample_aspect_ratio=sar_out)] if info is not None else []
                 sink = None
@@ -612,7 +613,11 @@ class Upscaler:
         warnings = [self.precision_warning] if self.precision_warning else []
         copied: tuple[str, ...] = ()
         if info is not None and out_is_video:
-            copied = (*info.copy_streams, *(d for d in info.extra_streams if not any(d in x for x in lost)))
+            kept = list(info.copy_streams)
+            for key, what in reencoded:
+                kept.remove(key)
+                notes.append(what)
+            copied = (*kept, *(d for d in info.extra_streams if not any(d in x for x in lost)))
             if lost:
                 warnings.append(f"{dst}: dropped what the {dst.suffix} output cannot hold: {'; '.join(lost)}")
         elif info is not None:

@@ -43,6 +43,9 @@ DEFAULT_CODECS = {".webm": "libvpx-vp9", ".ogv": "libtheora", ".avi": "mpeg4", "
 DEFAULT_CODEC = "libx264"
 # For input deeper than 8 bits into these containers: HEVC Main 10 plays on phones, TVs and browsers with hardware
 # decoders, where H.264 High 10 mostly does not; x265 also writes HDR10 metadata (x264 cannot).
+# Audio a container refuses to take as it is gets re-encoded with these (WebM and Ogg take Opus or Vorbis only).
+AUDIO_FALLBACK_CODECS = {".webm": "libopus", ".ogv": "libopus", ".avi": "libmp3lame"}
+AUDIO_FALLBACK_CODEC = "aac"
 DEFAULT_DEEP_CODEC = "libx265"
 DEEP_CODEC_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv"}
 # x264/x265 speed presets, fastest first. veryfast is the default: at 720x576 it encoded about 8 ms a
@@ -585,7 +588,18 @@ class VideoOutput:
         # The header is written here, before any work: a stream the container refuses shows now.
         # Audio and subtitles are the content, so refusing one is an error; data streams and
         # attachments are dropped one by one (not_kept() reports them after the run).
+        # Input audio stream index -> (output stream, resampler), for audio this container cannot take as it is.
+        self._reencode: dict[int, tuple[Any, av.AudioResampler]] = {}
+        self._reencode_wanted: set[int] = set()
+        # (the input's copy_streams entry, what was done) for each re-encoded stream.
+        self.reencoded: list[tuple[str, str]] = []
         failure = self._open([*required, *optional])
+        if failure is not None:
+            audio = [s for s in required if s.type == "audio"]
+            refused = {s.index for s in audio if self._open([s]) is not None}
+            if refused:
+                self._reencode_wanted = refused
+                failure = self._open([*required, *optional])
         if failure is not None and optional:
             accepted: list[av.stream.Stream] = []
             for extra in optional:
@@ -670,6 +684,7 @@ class VideoOutput:
                 ctx.codec_tag = "hvc1"
             self.stream = stream
             self._copy_map: dict[int, Any] = {}
+            self._reencode = {}
             for s in extras:
                 what = _describe(s)
                 if s.type == "video" and self.container.format.name not in _COVER_FORMATS:
@@ -678,7 +693,10 @@ class VideoOutput:
                     name = _tag(s.metadata, "filename") or f"attachment{s.index}"
                     self.container.add_attachment(name, s.mimetype or "application/octet-stream", s.data)
                 else:
-                    out = self.container.add_stream_from_template(s)
+                    if s.index in self._reencode_wanted:
+                        out = self._add_reencoded_audio(s)
+                    else:
+                        out = self.container.add_stream_from_template(s)
                     # The template brings codec parameters only: language, title and the
                     # default/forced flags pick the track a player starts with.
                     out.metadata.update(_content_tags(s.metadata))
@@ -758,11 +776,43 @@ class VideoOutput:
         self._encode(frame)
         self.frames += 1
 
+    def _add_reencoded_audio(self, source: av.stream.Stream) -> Any:
+        """An output audio stream in the container's fallback codec, fed by :meth:`copy_packet` decoding ``source``."""
+        name = AUDIO_FALLBACK_CODECS.get(self.path.suffix.lower(), AUDIO_FALLBACK_CODEC)
+        codec = av.Codec(name, "w")
+        rates = list(codec.audio_rates or [])
+        rate = source.rate if not rates or source.rate in rates else (48000 if 48000 in rates else max(rates))
+        layout = source.layout.name if source.layout.nb_channels <= 2 else "stereo"
+        out = self.container.add_stream(name, rate=rate)
+        out.layout = layout
+        fmt = codec.audio_formats[0].name if codec.audio_formats else "fltp"
+        out.format = fmt
+        self._reencode[source.index] = (out, av.AudioResampler(format=fmt, layout=layout, rate=rate))
+        self.reencoded.append((f"audio:{source.codec_context.name}",
+                               f"{_describe(source)} re-encoded as {name} ({self.path.suffix} cannot hold it)"))
+        return out
+
+    def _mux_reencoded(self, index: int, frames: list[av.AudioFrame] | None) -> None:
+        """Resample, encode and mux decoded ``frames``; None flushes the resampler and the encoder."""
+        out, resampler = self._reencode[index]
+        for frame in [None] if frames is None else frames:
+            for resampled in resampler.resample(frame):
+                self.container.mux(out.encode(resampled))
+        if frames is None:
+            self.container.mux(out.encode(None))
+
     def copy_packet(self, packet: av.Packet) -> None:
         out = self._copy_map.get(packet.stream.index)
         if out is None:
             return
         index = packet.stream.index
+        if index in self._reencode:
+            try:
+                self._mux_reencoded(index, list(packet.decode()))
+            except av.error.FFmpegError as exc:
+                raise VsrkitError(f"{self.name}: re-encoding {_describe(packet.stream)} failed "
+                                  f"({_av_error_text(exc)})") from None
+            return
         if out.type == "data":
             # Data packets often carry no duration (KLV in MPEG-TS), and MOV drops a last sample
             # of length zero: hold each back until the next one gives its length.
@@ -802,6 +852,8 @@ class VideoOutput:
         """Flush the encoder and the held-back data packets, and finish the file."""
         try:
             self._encode(None)
+            for index in self._reencode:
+                self._mux_reencoded(index, None)
             for index, held in sorted(self._held.items()):
                 held.duration = self._gaps.get(index, 1)
                 self._mux_copy(index, held)
