@@ -782,8 +782,8 @@ class VideoOutput:
         codec = av.Codec(name, "w")
         rates = list(codec.audio_rates or [])
         rate = source.rate if not rates or source.rate in rates else (48000 if 48000 in rates else max(rates))
-        # AAC carries 5.1 and 7.1 as they are; FFmpeg's Opus and MP3 encoders here take at most stereo.
-        layout = source.layout.name if source.layout.nb_channels <= 2 or name == "aac" else "stereo"
+        # MP3 holds at most two channels (libmp3lame refuses 5.1); AAC and Opus take surround as it is.
+        layout = source.layout.name if source.layout.nb_channels <= 2 or name != "libmp3lame" else "stereo"
         out = self.container.add_stream(name, rate=rate)
         out.layout = layout
         fmt = codec.audio_formats[0].name if codec.audio_formats else "fltp"
