@@ -258,3 +258,18 @@ def test_output_size_options_reach_the_file(tmp_path: Path, monkeypatch, capsys)
         with VideoInput(dst) as video:
             assert (video.info.width, video.info.height) == size
         dst.unlink()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [(["--start", "5"], "--start 5 s is past the end of the video"),
+     (["--start", "1:xx"], "--start must be seconds or [HH:]MM:SS"),
+     (["--duration", "0"], "--duration > 0")],
+)
+def test_bad_start_or_duration_is_one_line_and_leaves_nothing(
+    tmp_path: Path, monkeypatch, capsys, options: list[str], message: str
+) -> None:
+    src = write_sample_video(tmp_path / "in.mp4", flat((90, 120, 30), 16, 16), frames=4, audio=False)
+    code, _, err = run(monkeypatch, capsys, str(src), str(tmp_path / "out.mp4"), "--model", "bicubic", *options)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4"]

@@ -478,3 +478,29 @@ def test_interlaced_video_is_deinterlaced_unless_told_not_to(tmp_path: Path) -> 
         def comb(frames: list) -> float:
             return float(np.mean([(f[0, 2:] - f[0, :-2]).abs().mean() for f, _, _ in frames]))
         assert comb(list(a.frames())) < 0.5 * comb(list(b.frames()))
+
+
+def test_start_and_duration_make_a_part_that_starts_at_zero(tmp_path: Path) -> None:
+    from vsrkit.engine.upscaler import parse_time
+    from vsrkit.io.frames import read_image
+
+    assert parse_time("90", "--start") == 90 and parse_time("1:30", "--start") == 90
+    assert parse_time("0:01:30.5", "--start") == 90.5
+    src = write_sample_video(tmp_path / "in.mp4", scene(32, 24), frames=48, fps=24, audio=True)
+    upscaler = Upscaler("bicubic", device="cpu")
+    full = upscaler.upscale(src, tmp_path / "full", progress=False)
+    part = upscaler.upscale(src, tmp_path / "part", start=0.5, duration=1, progress=False)
+    assert (full.frames_out, part.frames_out) == (48, 24)
+    full_frames, part_frames = sorted((tmp_path / "full").iterdir()), sorted((tmp_path / "part").iterdir())
+    for i in (0, 23):  # the same pictures as frames 12 and 35 of the whole run
+        assert np.array_equal(read_image(part_frames[i]), read_image(full_frames[12 + i]))
+    video = upscaler.upscale(src, tmp_path / "part.mp4", start=0.5, duration=1, progress=False)
+    assert video.frames_out == 24 and any("from 0.5 s for 1 s" in n for n in video.notes)
+    with av.open(str(tmp_path / "part.mp4")) as c:
+        first_video = next(c.decode(video=0))
+    with av.open(str(tmp_path / "part.mp4")) as c:
+        audio = list(c.decode(audio=0))
+    assert float(first_video.pts * first_video.time_base) == pytest.approx(0.0, abs=1e-6)
+    audio_start = float(audio[0].pts * audio[0].time_base)
+    audio_end = float(audio[-1].pts * audio[-1].time_base) + audio[-1].samples / audio[-1].sample_rate
+    assert audio_start < 0.05 and abs(audio_end - 1.0) < 0.05  # the same second of sound, moved to 0

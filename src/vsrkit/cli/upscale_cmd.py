@@ -60,12 +60,16 @@ def register(app: typer.Typer) -> None:
             typer.Option("--deinterlace/--no-deinterlace",
                          help="Deinterlace (FFmpeg bwdif) before upscaling; default: when the video is interlaced."),
         ] = None,
+        start: Annotated[
+            str | None, typer.Option(help="Start here (seconds or [HH:]MM:SS): with --duration, a preview of a part.")
+        ] = None,
+        duration: Annotated[str | None, typer.Option(help="Upscale this long only (seconds or [HH:]MM:SS).")] = None,
         fps: Annotated[float, typer.Option(help="Frame rate for frame-folder input.")] = 25.0,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
     ) -> None:
         """Upscale a video, keeping audio, subtitles, chapters, timestamps, colours and HDR10 metadata; interlaced
         input is deinterlaced."""
-        from ..engine.upscaler import Upscaler, parse_size
+        from ..engine.upscaler import Upscaler, parse_size, parse_time
         from ..errors import VsrkitError
 
         target = parse_size(size) if size is not None else None
@@ -82,6 +86,8 @@ def register(app: typer.Typer) -> None:
         summary = upscaler.upscale(
             input, output, codec=codec, crf=crf, preset=preset, fps=fps, progress=False if quiet else None,
             scale=scale, size=target, deinterlace=deinterlace,
+            start=parse_time(start, "--start") if start is not None else 0.0,
+            duration=parse_time(duration, "--duration") if duration is not None else None,
         )
         if not quiet:
             typer.echo(summary.line())

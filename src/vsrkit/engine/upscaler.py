@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import os
 import shutil
 import sys
@@ -476,6 +477,8 @@ class Upscaler:
         scale: float | None = None,
         size: tuple[int, int] | None = None,
         deinterlace: bool | None = None,
+        start: float = 0.0,
+        duration: float | None = None,
     ) -> UpscaleSummary:
         """Upscale a video file or frame folder into a video file or frame folder.
 
@@ -488,11 +491,17 @@ class Upscaler:
         than the model's: its output is
         resized (MATLAB bicubic, antialiased when shrinking) before the chroma is added and the frame encoded.
         Interlaced video is deinterlaced first (FFmpeg's bwdif, one frame per frame) unless ``deinterlace`` is
-        False; None decides from the stream's field order.
+        False; None decides from the stream's field order. ``start`` and ``duration`` (seconds; video input)
+        upscale that part only, as a file of its own that starts at 0 (a preview before a long run).
         """
         src, dst = Path(input), Path(output)
         out_is_video = _check_paths(src, dst)
-        start = time.perf_counter()
+        if start < 0 or (duration is not None and duration <= 0):
+            raise VsrkitError(f"--start must be >= 0 and --duration > 0, got {start} and {duration}")
+        trimmed = start > 0 or duration is not None
+        if trimmed and src.is_dir():
+            raise InputError(src, "--start and --duration need a video file, not a frame folder")
+        started = time.perf_counter()
         video_in: VideoInput | None = None
         tmp: Path | None = None
         sink: BackgroundWriter | None = None
@@ -512,11 +521,22 @@ class Upscaler:
                 video_in = VideoInput(src)
                 info = video_in.info
                 h, w, total = info.height, info.width, info.frames
+                if trimmed:
+                    if info.duration is not None and start >= info.duration:
+                        raise InputError(src, f"--start {start:g} s is past the end of the video ({info.duration:.2f} s)")
+                    left = (info.duration - start) if info.duration is not None else None
+                    spans = [x for x in (left, duration) if x is not None]
+                    total = round(min(spans) * info.rate) if spans and info.rate else None
+                    if info.chapters:
+                        # Marks of the whole film would point past or before this part.
+                        video_in.chapters = []
+                        info = dataclasses.replace(info, chapters=0)
                 time_base, rate = info.time_base, info.rate
                 if deinterlace is None:
                     deinterlace = info.field_order is not None
                 frames = video_in.frames(lambda p: sink.copy_packet(p) if sink is not None else None,
-                                         deinterlace=deinterlace)
+                                         deinterlace=deinterlace, start=start,
+                                         end=start + duration if duration is not None else None)
                 frame_bits = 16 if info.bit_depth > 8 else 8
             if h < MIN_INPUT_SIZE or w < MIN_INPUT_SIZE:
                 raise InputError(src, f"frames are {w}x{h}; the minimum is {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}")
@@ -600,8 +620,10 @@ class Upscaler:
             if tmp is not None:
                 _remove(tmp)
             raise
-        seconds = time.perf_counter() - start
+        seconds = time.perf_counter() - started
         notes = []
+        if trimmed:
+            notes.append(f"from {start:g} s" + (f" for {duration:g} s" if duration is not None else ""))
         if encoder is not None and codec is None and info is not None and encoder != default_codec(Path(dst.name), None):
             notes.append(f"encoded with {encoder} ({info.bit_depth}-bit input; --codec to choose)")
         if info is not None and info.field_order is not None and deinterlace:
@@ -654,6 +676,20 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists() or path.is_symlink():
         path.unlink(missing_ok=True)
+
+
+def parse_time(text: str, option: str) -> float:
+    """Seconds from ``"90"``, ``"1:30"`` or ``"0:01:30.5"``."""
+    try:
+        parts = [float(p) for p in text.split(":")]
+        if not 1 <= len(parts) <= 3 or any(p < 0 for p in parts):
+            raise ValueError
+    except ValueError:
+        raise VsrkitError(f"{option} must be seconds or [HH:]MM:SS[.frac], got {text!r}") from None
+    seconds = 0.0
+    for part in parts:
+        seconds = seconds * 60 + part
+    return seconds
 
 
 def parse_size(text: str) -> tuple[int, int]:

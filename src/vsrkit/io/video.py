@@ -402,6 +402,21 @@ class VideoInput:
                 continue
             yield from packet.decode()
 
+    def _in_range(
+        self, frames: Iterator[av.VideoFrame], start: float, end: float | None, start_ticks: int
+    ) -> Iterator[av.VideoFrame]:
+        """Frames presented in [start, end), their pts moved ``start_ticks`` earlier."""
+        time_base = self.info.time_base
+        for frame in frames:
+            if frame.pts is not None:
+                t = float(frame.pts * time_base)
+                if t < start:
+                    continue
+                if end is not None and t >= end:
+                    return
+                frame.pts -= start_ticks
+            yield frame
+
     def _deinterlaced(self, frames: Iterator[av.VideoFrame]) -> Iterator[av.VideoFrame]:
         """``frames`` through FFmpeg's bwdif, one progressive frame per input frame at the same pts.
 
@@ -436,8 +451,32 @@ class VideoInput:
         graph.push(None)
         yield from drain()
 
+    def _trimmed_packets(
+        self, on_packet: Callable[[av.Packet], None] | None, start: float, end: float | None
+    ) -> Callable[[av.Packet], None] | None:
+        """``on_packet`` for a trimmed read: packets outside [start, end) dropped, the rest moved ``start`` earlier."""
+        if on_packet is None or (start <= 0 and end is None):
+            return on_packet
+
+        def forward(packet: av.Packet) -> None:
+            tb = packet.time_base
+            stamp = packet.pts if packet.pts is not None else packet.dts
+            if tb and stamp is not None:
+                t = float(stamp * tb)
+                if t < start or (end is not None and t >= end):
+                    return
+                shift = round(start / tb)
+                if packet.pts is not None:
+                    packet.pts -= shift
+                if packet.dts is not None:
+                    packet.dts -= shift
+            on_packet(packet)
+
+        return forward
+
     def frames(
-        self, on_packet: Callable[[av.Packet], None] | None = None, *, deinterlace: bool = False
+        self, on_packet: Callable[[av.Packet], None] | None = None, *, deinterlace: bool = False,
+        start: float = 0.0, end: float | None = None,
     ) -> Iterator[tuple[Tensor, int, int]]:
         """Yield ``(rgb (3, H, W) float32, pts, duration)`` in presentation order.
 
@@ -447,7 +486,8 @@ class VideoInput:
         frame's (repeated timestamps of a broken capture or remux) is moved to one tick after it, so
         every frame is kept and MP4/MOV muxers, which refuse such timestamps, accept the output;
         ``retimed`` counts those frames. ``deinterlace`` runs interlaced frames through bwdif (see
-        :meth:`_deinterlaced`) first.
+        :meth:`_deinterlaced`) first. ``start`` and ``end`` (seconds) keep the frames and packets in [start, end),
+        with every timestamp moved ``start`` earlier, so the part starts at 0 as a file of its own.
         """
         info = self.info
         default_dur = 1
@@ -479,7 +519,17 @@ class VideoInput:
                 )
             return self._to_rgb(frame), pts, dur
 
-        decoded = self._decoded(on_packet)
+        trimmed = start > 0 or end is not None
+        start_ticks = round(start / info.time_base)
+        if start > 0:
+            try:
+                # To the keyframe at or before start; the frames between are decoded and dropped below.
+                self.container.seek(start_ticks, stream=self.video, backward=True)
+            except av.error.FFmpegError:
+                self.container.seek(0, stream=self.video)
+        decoded = self._decoded(self._trimmed_packets(on_packet, start, end))
+        if trimmed:
+            decoded = self._in_range(decoded, start, end, start_ticks)
         try:
             for frame in self._deinterlaced(decoded) if deinterlace else decoded:
                 # Hold one frame back: its duration is the gap to the next pts (exact for VFR).
@@ -492,9 +542,11 @@ class VideoInput:
         if pending is not None:
             yield emit(pending, None)
             count += 1
+        if count == 0 and trimmed:
+            raise InputError(self.path, f"no frames between {start:g} s and {'the end' if end is None else f'{end:g} s'}")
         if count == 0:
             raise InputError(self.path, "video stream has zero decodable frames")
-        if info.frames and count < info.frames:
+        if info.frames and count < info.frames and not trimmed:
             raise InputError(
                 self.path, f"truncated or corrupt: the header lists {info.frames} frames, only {count} decode"
             )
