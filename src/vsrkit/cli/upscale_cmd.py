@@ -70,11 +70,8 @@ def register(app: typer.Typer) -> None:
         """Upscale a video, keeping audio, subtitles, chapters, timestamps, colours and HDR10 metadata; interlaced
         input is deinterlaced."""
         from ..engine.upscaler import Upscaler, parse_size, parse_time
-        from ..errors import VsrkitError
 
         target = parse_size(size) if size is not None else None
-        if scale is not None and target is not None:
-            raise VsrkitError("give --scale or --size, not both")
         _interrupt_on_sigterm()
         upscaler = Upscaler(
             model, weights=weights, device=device, precision=precision, tile=tile, tile_overlap=tile_overlap,

@@ -27,6 +27,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # Files desktops leave in any folder they have shown (Windows thumbnail caches, folder settings), skipped like
 # hidden files; any other stray file is an error, since it usually means the wrong folder.
 DESKTOP_FILES = {"thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini"}
+# Pillow modes of 16-bit single-channel images (PNG, TIFF).
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I")
 
 
 def natural_key(name: str) -> list[int | str]:
@@ -84,7 +86,7 @@ def image_bit_depth(path: str | Path) -> int:
         if png is not None:
             return 16 if png[0] == 16 else 8
         with Image.open(path) as im:
-            return 16 if im.mode in ("I;16", "I;16B", "I;16L", "I") else 8
+            return 16 if im.mode in _SIXTEEN_BIT_MODES else 8
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InputError(path, f"cannot read image ({exc.__class__.__name__}: {exc})") from None
 
@@ -100,7 +102,7 @@ def probe_image(path: str | Path) -> tuple[int, int]:
             mode = im.mode
             if mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in im.info):
                 raise InputError(path, f"image has an alpha channel ({mode}); save it as RGB")
-            if mode not in ("RGB", "L", "P", "I;16", "I;16B", "I;16L", "I", "1", "CMYK", "YCbCr"):
+            if mode not in ("RGB", "L", "P", *_SIXTEEN_BIT_MODES, "1", "CMYK", "YCbCr"):
                 raise InputError(path, f"unsupported image mode {mode}")
             width, height = im.size
     except InputError:
@@ -125,7 +127,7 @@ def read_image(path: str | Path) -> np.ndarray:
             mode = im.mode
             if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
                 raise InputError(path, f"image has an alpha channel ({mode}); save it as RGB")
-            if mode in ("I;16", "I;16B", "I;16L", "I"):
+            if mode in _SIXTEEN_BIT_MODES:
                 arr = np.asarray(im, dtype=np.float32) / 65535.0
                 arr = np.repeat(arr[..., None], 3, axis=2)
             elif mode == "L":

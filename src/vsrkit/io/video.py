@@ -43,11 +43,11 @@ DEFAULT_CODECS = {".webm": "libvpx-vp9", ".ogv": "libtheora", ".avi": "mpeg4", "
 DEFAULT_CODEC = "libx264"
 # For input deeper than 8 bits into these containers: HEVC Main 10 plays on phones, TVs and browsers with hardware
 # decoders, where H.264 High 10 mostly does not; x265 also writes HDR10 metadata (x264 cannot).
+DEFAULT_DEEP_CODEC = "libx265"
+DEEP_CODEC_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv"}
 # Audio a container refuses to take as it is gets re-encoded with these (WebM and Ogg take Opus or Vorbis only).
 AUDIO_FALLBACK_CODECS = {".webm": "libopus", ".ogv": "libopus", ".avi": "libmp3lame"}
 AUDIO_FALLBACK_CODEC = "aac"
-DEFAULT_DEEP_CODEC = "libx265"
-DEEP_CODEC_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv"}
 # x264/x265 speed presets, fastest first. veryfast is the default: at 720x576 it encoded about 8 ms a
 # frame here. superfast raises end-to-end throughput (benchmarks/upscale_speed.py alternates the two;
 # figures in README) at the cost of larger files for the same CRF.
@@ -210,31 +210,25 @@ class HdrMetadata:
 
     def encoder_options(self, codec: str) -> dict[str, str]:
         """Options that make ``codec`` write this metadata into its bitstream; {} where it cannot."""
-        if codec == "libx265":
-            # x265 wants chromaticities in 0.00002 units and luminances in 0.0001 cd/m², green first.
-            params = []
-            if self.primaries is not None and self.white_point is not None and self.luminance is not None:
-                (rx, ry), (gx, gy), (bx, by) = self.primaries
-                wx, wy = self.white_point
+        if codec not in HDR10_ENCODERS:
+            return {}
+        params = []
+        if self.primaries is not None and self.white_point is not None and self.luminance is not None:
+            (rx, ry), (gx, gy), (bx, by) = self.primaries
+            (wx, wy), (lo, hi) = self.white_point, self.luminance
+            if codec == "libx265":
+                # x265 wants chromaticities in 0.00002 units and luminances in 0.0001 cd/m², green first.
                 c = [round(t / 0.00002) for t in (gx, gy, bx, by, rx, ry, wx, wy)]
-                lo, hi = (round(t / 0.0001) for t in self.luminance)
                 params.append(f"master-display=G({c[0]},{c[1]})B({c[2]},{c[3]})R({c[4]},{c[5]})"
-                              f"WP({c[6]},{c[7]})L({hi},{lo})")
-            if self.max_cll is not None:
-                params.append(f"max-cll={self.max_cll},{self.max_fall}")
-            return {"x265-params": ":".join(params)} if params else {}
-        if codec == "libsvtav1":
-            params = []
-            if self.primaries is not None and self.white_point is not None and self.luminance is not None:
-                (rx, ry), (gx, gy), (bx, by) = self.primaries
-                wx, wy = self.white_point
-                lo, hi = self.luminance
+                              f"WP({c[6]},{c[7]})L({round(hi / 0.0001)},{round(lo / 0.0001)})")
+            else:
                 params.append(f"mastering-display=G({gx:.4f},{gy:.4f})B({bx:.4f},{by:.4f})R({rx:.4f},{ry:.4f})"
                               f"WP({wx:.4f},{wy:.4f})L({hi:.4f},{lo:.4f})")
-            if self.max_cll is not None:
-                params.append(f"content-light={self.max_cll},{self.max_fall}")
-            return {"svtav1-params": ":".join(params)} if params else {}
-        return {}
+        if self.max_cll is not None:
+            light = "max-cll" if codec == "libx265" else "content-light"
+            params.append(f"{light}={self.max_cll},{self.max_fall}")
+        option = "x265-params" if codec == "libx265" else "svtav1-params"
+        return {option: ":".join(params)} if params else {}
 
 
 # Encoders that can write HDR10 static metadata (HdrMetadata.encoder_options).
@@ -336,8 +330,9 @@ class VideoInput:
             self.chapters = []
         first = _first_frame_side_data(self.path, stream.index)
         self.display_matrix, hdr = first.display_matrix, first.hdr
-        field_order = _FIELD_ORDERS.get(int(getattr(ctx, "field_order", 0) or 0))
-        if field_order is None and first.interlaced and int(getattr(ctx, "field_order", 0) or 0) != 1:
+        coded_order = int(getattr(ctx, "field_order", 0) or 0)
+        field_order = _FIELD_ORDERS.get(coded_order)
+        if field_order is None and first.interlaced and coded_order != 1:
             field_order = "interlaced"
         spc = int(ctx.colorspace)
         matrix = _AVCOL_SPC_TO_SWS.get(spc)
@@ -731,7 +726,7 @@ class VideoOutput:
                 options["b"] = "0"
             stream.options = options
             stream.thread_type = "AUTO"
-            if codec_name == "libx265" and self.container.format.name in ("mov,mp4,m4a,3gp,3g2,mj2", "mp4", "mov"):
+            if codec_name == "libx265" and self.container.format.name in ("mp4", "mov"):
                 # FFmpeg tags HEVC in MP4 as hev1, which Apple's players refuse; hvc1 plays everywhere.
                 ctx.codec_tag = "hvc1"
             self.stream = stream
@@ -949,9 +944,12 @@ def not_kept(
         return [f"unknown, the output cannot be read back to check ({_av_error_text(exc)})"]
     with container:
         streams = container.streams
+        video = streams.video[0] if streams.video else None
+        first = (_first_frame_side_data(Path(path), video.index)
+                 if video is not None and (source.display_matrix is not None or source.rotation or source.hdr is not None)
+                 else _FirstFrame())
         if source.display_matrix is not None or source.rotation:
-            video = streams.video[0] if streams.video else None
-            matrix = _first_frame_side_data(Path(path), video.index).display_matrix if video is not None else None
+            matrix = first.display_matrix
             if source.display_matrix is not None:
                 kept = matrix == source.display_matrix
             else:
@@ -959,18 +957,14 @@ def not_kept(
             if not kept:
                 lost.append(f"rotation ({source.rotation} degrees)")
         if sample_aspect_ratio is not None:
-            video = streams.video[0] if streams.video else None
             sar = (video.sample_aspect_ratio or video.codec_context.sample_aspect_ratio) if video is not None else None
             if not sar or Fraction(sar) != sample_aspect_ratio:
                 lost.append(f"pixel aspect ratio {sample_aspect_ratio.numerator}:{sample_aspect_ratio.denominator} "
                             "(players will show the picture with square pixels)")
-        if source.hdr is not None:
-            video = streams.video[0] if streams.video else None
-            hdr = _first_frame_side_data(Path(path), video.index).hdr if video is not None else None
-            if hdr is None:
-                codec = video.codec_context.name if video is not None else "?"
-                lost.append(f"{source.hdr.describe()}: the {codec} encoder used cannot write it "
-                            f"({' and '.join(HDR10_ENCODERS)} can: --codec)")
+        if source.hdr is not None and first.hdr is None:
+            codec = video.codec_context.name if video is not None else "?"
+            lost.append(f"{source.hdr.describe()}: the {codec} encoder used cannot write it "
+                        f"({' and '.join(HDR10_ENCODERS)} can: --codec)")
         if source.chapters:
             try:
                 kept = len(container.chapters())
