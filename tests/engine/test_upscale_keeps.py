@@ -422,6 +422,10 @@ def test_deep_input_is_encoded_as_hevc_tagged_for_apple_players(tmp_path: Path) 
         assert (ctx.name, ctx.codec_tag, ctx.pix_fmt) == ("hevc", "hvc1", "yuv420p10le")
     with VideoInput(tmp_path / "up.mp4") as video:
         assert video.info.hdr is not None  # HDR10 metadata comes along by default now
+    # .m4v goes through FFmpeg's iPod muxer, which refuses HEVC: H.264 High 10 there.
+    Upscaler("bicubic", device="cpu").upscale(src, tmp_path / "up.m4v", progress=False)
+    with av.open(str(tmp_path / "up.m4v")) as c:
+        assert (c.streams.video[0].codec_context.name, c.streams.video[0].codec_context.pix_fmt) == ("h264", "yuv420p10le")
     eight = _make(tmp_path / "eight.mp4")
     plain = Upscaler("bicubic", device="cpu").upscale(eight, tmp_path / "eight_up.mp4", progress=False)
     assert not any("encoded with" in n for n in plain.notes)

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         self_ensemble: Annotated[
             int, typer.Option(help="Average over 1, 2, 4 or 8 flipped/transposed views (that many times slower).")
         ] = 1,
-        codec: Annotated[str | None, typer.Option(help="Video encoder (default libx264, libx265 for input deeper than 8 bits; VP9 for .webm).")] = None,
+        codec: Annotated[str | None, typer.Option(help="Video encoder (default libx264; libx265 for input deeper than 8 bits into .mp4/.mov/.mkv; VP9 for .webm).")] = None,
         crf: Annotated[int | None, typer.Option(help="Encoder quality (x264/x265 CRF, default 18).")] = None,
         preset: Annotated[
             str | None, typer.Option(help="x264/x265 speed preset (default veryfast; superfast is faster, larger files).")

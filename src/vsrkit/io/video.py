@@ -42,9 +42,10 @@ VIDEO_SUFFIXES = {
 DEFAULT_CODECS = {".webm": "libvpx-vp9", ".ogv": "libtheora", ".avi": "mpeg4", ".flv": "flv", ".wmv": "wmv2"}
 DEFAULT_CODEC = "libx264"
 # For input deeper than 8 bits into these containers: HEVC Main 10 plays on phones, TVs and browsers with hardware
-# decoders, where H.264 High 10 mostly does not; x265 also writes HDR10 metadata (x264 cannot).
+# decoders, where H.264 High 10 mostly does not; x265 also writes HDR10 metadata (x264 cannot). Not .m4v: FFmpeg
+# writes it with its iPod muxer, which takes H.264 only.
 DEFAULT_DEEP_CODEC = "libx265"
-DEEP_CODEC_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv"}
+DEEP_CODEC_SUFFIXES = {".mp4", ".mov", ".mkv"}
 # Audio a container refuses to take as it is gets re-encoded with these (WebM and Ogg take Opus or Vorbis only).
 AUDIO_FALLBACK_CODECS = {".webm": "libopus", ".ogv": "libopus", ".avi": "libmp3lame"}
 AUDIO_FALLBACK_CODEC = "aac"
