@@ -377,3 +377,40 @@ def test_init_script_rebuilds_a_two_cell_model_from_its_direction_cells(tmp_path
         torch.testing.assert_close(rebuilt(clip), source(clip), rtol=0, atol=0)
     with pytest.raises(ValueError, match="direction must be"):
         source.direction_cell("sideways")
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_preroll_is_the_run_on_the_clip_mirrored_in_time_at_both_ends(tied: bool, tmp_path) -> None:
+    """``preroll=K``: the same outputs as ``preroll=0`` on ``K..1, 0..T-1, T-2..T-1-K``, cropped, counts of frames
+    seen included (DIS flows, a turned backward view, horizon weights); capped at T - 1; saved with the weights;
+    a guided forward cell at zero guide weight still gives the unguided outputs (its pre-roll reads the guide)."""
+    torch.manual_seed(11)
+    plain = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, fusion_layers=0, tied=tied,
+                         backward_view="rot90-ccw", horizon_tau=2.0).eval()
+    clip = _shifted_clip(dx=1, t_len=5, h=24, w=32)
+    t_len = clip.shape[1]
+    for k in (1, 3, 9):
+        rolled = create_model("rlsp-bi-dis-7-48", pretrained=False, filters=8, fusion_layers=0, tied=tied,
+                              backward_view="rot90-ccw", horizon_tau=2.0, preroll=k).eval()
+        rolled.load_state_dict(plain.state_dict())
+        cap = min(k, t_len - 1)
+        mirrored = [*range(cap, 0, -1), *range(t_len), *range(t_len - 2, t_len - 2 - cap, -1)]
+        with torch.no_grad():
+            expected = plain(clip[:, mirrored])[:, cap:cap + t_len]
+            got = rolled(clip)
+            torch.testing.assert_close(got, expected, rtol=0, atol=1e-5)
+            assert not torch.allclose(got, plain(clip), atol=1e-3)
+            # Each direction apart: the pre-roll changes the forward run most at the start, the backward at the end.
+            forward, backward = rolled.run_directions(clip)
+            plain_forward, plain_backward = plain.run_directions(clip)
+            assert (forward - plain_forward)[:, 0].abs().max() > (forward - plain_forward)[:, -1].abs().max()
+            assert (backward - plain_backward)[:, -1].abs().max() > (backward - plain_backward)[:, 0].abs().max()
+    save_weights(rolled, tmp_path / "preroll.safetensors")
+    assert create_model("rlsp-bi-dis-7-48", weights=tmp_path / "preroll.safetensors", filters=8).preroll == 9
+    if not tied:
+        guided = rolled.with_backward_guide().eval()
+        assert guided.preroll == 9
+        with torch.no_grad():
+            torch.testing.assert_close(guided(clip), rolled(clip), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="preroll"):
+        BidirectionalRLSP(preroll=-1)

@@ -34,7 +34,7 @@ within 1e-4 of a .5 rounding tie (float summation order); mean Y-PSNR 26.8394 dB
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any, Literal, NamedTuple
 
 import torch
@@ -308,6 +308,14 @@ class BidirectionalRLSP(VSRModel):
     ``forward_only=True`` (with ``backward_guide``) outputs the forward cell's estimate alone, which has then
     read both directions: to train that estimate as an estimate of the frame (the loss on the mix would
     make it whatever complements the backward output, and the cell feeds it back to itself).
+
+    ``preroll=K``: a direction that starts cold first runs over the next ``K`` frames the other way in time and
+    turns round (the forward cell sees ``K, ..., 1, 0, 1, 2, ...``; the backward cell the clip's end mirrored the
+    same way), so that at a clip's ends neither estimate comes from an empty state: the outputs of a run on the
+    clip mirrored in time at both ends, cropped, at ``K`` more steps per direction, not ``2K``. The cells are
+    trained with temporal reversal, so running them the other way is what they were trained for. The pre-roll
+    counts as frames seen for ``horizon_tau``. In chunks, the backward cell pre-rolls at the end of each chunk's
+    right context, the forward cell only at the start of the video (later chunks carry its state).
     """
 
     arch = "rlsp-bi"
@@ -338,8 +346,12 @@ class BidirectionalRLSP(VSRModel):
         horizon_tau: float = 0.0,
         backward_guide: bool = False,
         forward_only: bool = False,
+        preroll: int = 0,
     ) -> None:
         super().__init__()
+        if preroll < 0:
+            raise ValueError(f"preroll must be >= 0, got {preroll}")
+        self.preroll = preroll
         if forward_only and not (backward_guide and fusion_layers == 0):
             raise ValueError("forward_only needs backward_guide and no fusion net: else it is a causal RLSP")
         if backward_guide and tied:
@@ -394,7 +406,8 @@ class BidirectionalRLSP(VSRModel):
             "num_layers": len(cell.trunk) + 1, "filters": cell.filters, "scale": self.scale,
             "value_range": self.value_range, "fusion_layers": len(self.fusion) + 1 if self.fusion_out is not None else 0,
             "tied": self.tied, "backward_view": next(name for name, view in VIEWS.items() if view == self.backward_view), "fusion": "blend" if self.blend else "add",
-            "horizon_tau": self.horizon_tau, "backward_guide": True, **alignment_kwargs(self.flow),
+            "horizon_tau": self.horizon_tau, "backward_guide": True, "preroll": self.preroll,
+            **alignment_kwargs(self.flow),
         }).to(cell.output_head.weight)
         state = self.state_dict()
         state.update({f"forward_cell.{k}": v
@@ -443,27 +456,45 @@ class BidirectionalRLSP(VSRModel):
         return to_prev.reshape(b, n, 2, h, w), to_next.reshape(b, n, 2, h, w)
 
     def _cell_steps(
-        self, cell: RLSP, lr: Tensor, flows: tuple[Tensor, Tensor] | None, steps: range,
+        self, cell: RLSP, lr: Tensor, flows: tuple[Tensor, Tensor] | None, order: Sequence[int], direction: int,
         state: tuple[Tensor, Tensor] | None = None, flows_from: int = 0,
         backward: dict[int, _BackwardStep] | None = None,
     ) -> Iterator[tuple[int, Tensor, Tensor, tuple[Tensor, Tensor]]]:
-        """Run one cell over ``steps`` (frame indices, descending for the backward cell): ``(t, HR
-        output, trunk features, state after t)`` per step. ``flows`` begin at frame ``flows_from``;
-        ``backward``: the backward run, whose guide a guided forward cell reads at each frame."""
+        """Run one cell over the frames ``order`` (indices into ``lr``): ``(t, HR output, trunk features, state
+        after t)`` per step. ``direction`` (+1, or -1 for the backward cell) is the way time runs where the
+        order does not say: past a single frame, and at the order's last frame. The order may turn round
+        (a pre-roll: ``2, 1, 0, 1, 2, ...``); each window then holds the frames the cell came from and
+        goes to, and with ``preroll`` a window reaching past the clip's end reads it mirrored. A cold start (``state`` None) replicates its first frame as the frame before it, as at a
+        clip's end. ``flows`` begin at frame ``flows_from``; ``backward``: the backward run, whose guide a
+        guided forward cell reads at each frame."""
         t_len = lr.shape[1]
-        step = steps.step
-        reversed_time = step < 0
+        cold = state is None
         if state is None:
             state = cell.initial_state(lr[:, 0])
-        for t in steps:
-            # The window runs in the cell's direction: "previous" is t + 1 for the backward cell.
-            idx = [min(max(t - step, 0), t_len - 1), t, min(max(t + step, 0), t_len - 1)]
+        last = len(order) - 1
+        for p, t in enumerate(order):
+            if p > 0:
+                before = order[p - 1]
+            else:
+                before = t if cold else t - (order[1] - t if last > 0 else direction)
+            after = order[p + 1] if p < last else t + (t - order[p - 1] if p > 0 else direction)
+            if self.preroll:
+                # The clip mirrored in time at its ends: past the last frame comes the one before it.
+                before, after = (-i if i < 0 else 2 * (t_len - 1) - i if i >= t_len else i for i in (before, after))
+            before, after = (min(max(i, 0), t_len - 1) for i in (before, after))
             cell_flows = None
             if flows is not None:
                 to_prev, to_next = flows[0][:, t - flows_from], flows[1][:, t - flows_from]
-                cell_flows = (to_next, to_prev) if reversed_time else (to_prev, to_next)
+
+                def towards(i: int, t: int = t, to_prev: Tensor = to_prev, to_next: Tensor = to_next) -> Tensor:
+                    if i == t and 0 < t < t_len - 1:
+                        # Only a pre-roll starts inside a clip; DIS between equal frames is exactly zero.
+                        return torch.zeros_like(to_prev)
+                    return to_prev if i < t or (i == t and t == 0) else to_next
+
+                cell_flows = (towards(before), towards(after))
             guide = backward[t].guide if cell.guide_channels and backward is not None else None
-            y_hr, features, state = cell.cell(lr[:, idx], state, cell_flows, guide)
+            y_hr, features, state = cell.cell(lr[:, [before, t, after]], state, cell_flows, guide)
             yield t, y_hr, features, state
 
     def _forward_weight(self, seen_forward: int, seen_backward: int) -> float:
@@ -489,13 +520,13 @@ class BidirectionalRLSP(VSRModel):
         # forward run is fused frame by frame as it goes, so only one direction's outputs (and
         # features, with a fusion net) are ever held.
         backward = self._backward_run(lr, flows, first, stop, keep_features=fusion_out is not None)
-        seen_before = 0 if carry is None else carry.frames_seen
+        backward_preroll = self._preroll_frames(t_len, first)
+        # A cold forward start (carry None: first is 0) has seen its pre-roll as well.
+        seen_before = self._preroll_frames(t_len, first) if carry is None else carry.frames_seen
         results = []
-        for t, y_f, x_f, state in self._cell_steps(self.forward_cell, lr, flows, range(first, stop),
-                                                       None if carry is None else carry.state, flows_from=first,
-                                                       backward=backward):
+        for t, y_f, x_f, state in self._forward_steps(lr, flows, first, stop, carry, backward):
             y_b, x_b, _ = backward.pop(t)
-            w = self._forward_weight(seen_before + t - first + 1, t_len - t)
+            w = self._forward_weight(seen_before + t - first + 1, t_len - t + backward_preroll)
             # With w = 0.5 this is bit for bit (y_f + y_b) / 2: halving is exact in binary floats.
             y = w * y_f + (1 - w) * y_b
             if fusion_out is not None:
@@ -510,21 +541,44 @@ class BidirectionalRLSP(VSRModel):
             results.append(y)
         return torch.stack(results, dim=1), _ForwardCarry(state, seen_before + stop - first)
 
+    def _preroll_frames(self, t_len: int, first: int) -> int:
+        """How many frames a direction that starts cold runs the other way first (``preroll``, within the clip)."""
+        return min(self.preroll, t_len - 1 - first)
+
+    def _forward_steps(
+        self, lr: Tensor, flows: tuple[Tensor, Tensor] | None, first: int, stop: int, carry: _ForwardCarry | None,
+        backward: dict[int, _BackwardStep],
+    ) -> Iterator[tuple[int, Tensor, Tensor, tuple[Tensor, Tensor]]]:
+        """The forward cell over frames ``first .. stop - 1``, after its pre-roll if it starts cold."""
+        preroll = self._preroll_frames(lr.shape[1], first) if carry is None else 0
+        order = [*range(first + preroll, first, -1), *range(first, stop)]
+        steps = self._cell_steps(self.forward_cell, lr, flows, order, +1, None if carry is None else carry.state,
+                                 flows_from=first, backward=backward)
+        for _ in range(preroll):
+            next(steps)
+        yield from steps
+
     def _backward_run(
         self, lr: Tensor, flows: tuple[Tensor, Tensor] | None, first: int, stop: int, *, keep_features: bool
     ) -> dict[int, _BackwardStep]:
-        """The backward cell from the clip's last frame down to ``first``, for ``first <= t < stop``,
-        mapped back from the backward view."""
+        """The backward cell from the clip's last frame down to ``first`` (after its pre-roll), for ``first <= t <
+        stop``, and for the forward cell's pre-roll frames when it has a guide; mapped back from the backward view."""
         view = self.backward_view
         # The backward cell sees the clip in its own view (flows turned with it, not re-estimated),
         # so that its errors differ more from the forward cell's and their mean is better.
         backward_lr = to_view(lr, view)
         backward_flows = None if flows is None else (flow_to_view(flows[0], view), flow_to_view(flows[1], view))
         cell = self.forward_cell if self.tied else self.backward_cell
+        t_len = lr.shape[1]
+        preroll = self._preroll_frames(t_len, first)
+        order = [*range(t_len - 1 - preroll, t_len - 1), *range(t_len - 1, first - 1, -1)]
+        # A guided forward cell reads the backward run on its pre-roll too.
+        keep_below = max(stop, first + preroll + 1) if self.backward_guide else stop
         steps = {}
-        for t, y, x, (hidden, _) in self._cell_steps(cell, backward_lr, backward_flows,
-                                                     range(lr.shape[1] - 1, first - 1, -1), flows_from=first):
-            if t >= stop:
+        for p, (t, y, x, (hidden, _)) in enumerate(
+            self._cell_steps(cell, backward_lr, backward_flows, order, -1, flows_from=first)
+        ):
+            if p < preroll or t >= keep_below:
                 continue
             y = from_view(y, view)
             guide = None
@@ -547,7 +601,7 @@ class BidirectionalRLSP(VSRModel):
         t_len = lr.shape[1]
         flows = self._neighbour_flows(lr)
         backward = self._backward_run(lr, flows, 0, t_len, keep_features=False)
-        forward = [y for _, y, _, _ in self._cell_steps(self.forward_cell, lr, flows, range(t_len), backward=backward)]
+        forward = [y for _, y, _, _ in self._forward_steps(lr, flows, 0, t_len, None, backward)]
         return torch.stack(forward, dim=1), torch.stack([backward[t].output for t in range(t_len)], dim=1)
 
     def run_chunk(
