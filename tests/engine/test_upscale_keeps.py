@@ -265,7 +265,8 @@ def test_stale_temporary_frame_folder_of_a_killed_run_is_replaced(tmp_path: Path
 def test_run_after_a_sigkilled_run_cleans_up_and_writes_the_output(tmp_path: Path) -> None:
     src = _make(tmp_path / "in.mp4", frames=4)
     dst = tmp_path / "out.mkv"
-    tmp = tmp_path / ".out.mkv.vsrkit-part.mkv"
+    # The segment being encoded (a video output is written in segments, joined at the end: vsrkit.io.resume).
+    tmp = tmp_path / ".out.mkv.vsrkit-resume" / "00000.mp4"
     # A run that stops for good inside the model loop, after its temporary file exists. Forked, so
     # the child needs no fresh torch import (seconds on a busy machine).
     stuck = Upscaler("bicubic", device="cpu")
@@ -286,8 +287,9 @@ def test_run_after_a_sigkilled_run_cleans_up_and_writes_the_output(tmp_path: Pat
         os.waitpid(pid, 0)
     assert tmp.exists() and not dst.exists()  # what SIGKILL leaves behind
 
+    # The killed run finished no segment: the next run starts over and leaves nothing else behind.
     summary = _upscale(src, dst)
-    assert not tmp.exists() and summary.frames_out == 4
+    assert not tmp.exists() and summary.frames_out == 4 and summary.frames_resumed == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mp4", "out.mkv"]
     with VideoInput(dst) as video:
         assert sum(1 for _ in video.frames()) == 4

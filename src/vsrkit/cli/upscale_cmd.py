@@ -64,12 +64,18 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Start here (seconds or [HH:]MM:SS): with --duration, a preview of a part.")
         ] = None,
         duration: Annotated[str | None, typer.Option(help="Upscale this long only (seconds or [HH:]MM:SS).")] = None,
+        resume: Annotated[
+            bool,
+            typer.Option("--resume/--no-resume",
+                         help="Continue a run over the same output that was interrupted (video output; the default), "
+                              "or discard what it kept and start over."),
+        ] = True,
         fps: Annotated[float, typer.Option(help="Frame rate for frame-folder input.")] = 25.0,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
     ) -> None:
         """Upscale a video, keeping audio, subtitles, chapters, timestamps, colours and HDR10 metadata; interlaced
-        input is deinterlaced."""
-        from ..engine.upscaler import Upscaler, parse_size, parse_time
+        input is deinterlaced. Interrupted (Ctrl-C), the same command continues where it stopped."""
+        from ..engine.upscaler import Interrupted, Upscaler, parse_size, parse_time
 
         target = parse_size(size) if size is not None else None
         _interrupt_on_sigterm()
@@ -80,12 +86,17 @@ def register(app: typer.Typer) -> None:
         if upscaler.precision_warning:
             # Said before the run too: it is the reason a long run is slow.
             typer.echo(f"warning: {upscaler.precision_warning}", err=True)
-        summary = upscaler.upscale(
-            input, output, codec=codec, crf=crf, preset=preset, fps=fps, progress=False if quiet else None,
-            scale=scale, size=target, deinterlace=deinterlace,
-            start=parse_time(start, "--start") if start is not None else 0.0,
-            duration=parse_time(duration, "--duration") if duration is not None else None,
-        )
+        try:
+            summary = upscaler.upscale(
+                input, output, codec=codec, crf=crf, preset=preset, fps=fps, progress=False if quiet else None,
+                scale=scale, size=target, deinterlace=deinterlace,
+                start=parse_time(start, "--start") if start is not None else 0.0,
+                duration=parse_time(duration, "--duration") if duration is not None else None,
+                resume=resume,
+            )
+        except Interrupted as stop:
+            typer.echo(stop.message(), err=True)
+            raise typer.Exit(130) from None
         if not quiet:
             typer.echo(summary.line())
         # Even with --quiet: a dropped rotation or font is never silent.

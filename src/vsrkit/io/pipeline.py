@@ -18,7 +18,8 @@ _STOP = object()
 
 
 class BackgroundWriter:
-    """Wraps a sink (``write``, ``write_yuv420``, ``copy_packet``, ``close``, ``abort``); its other attributes pass
+    """Wraps a sink (``write``, ``write_yuv420``, ``copy_packet``, ``end_input_frame``, ``close``, ``abort``); its other
+    attributes pass
     through (read results such as ``lost`` after :meth:`close`)."""
 
     def __init__(self, sink: Any, *, max_pending: int = 4) -> None:
@@ -60,6 +61,9 @@ class BackgroundWriter:
 
     def copy_packet(self, *args: Any) -> None:
         self._submit("copy_packet", *args)
+
+    def end_input_frame(self, *args: Any) -> None:
+        self._submit("end_input_frame", *args)
 
     def _drain(self) -> None:
         if self._thread.is_alive():

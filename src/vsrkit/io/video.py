@@ -391,12 +391,34 @@ class VideoInput:
         streams = [self.video, *self.copy, *self.data, *self.covers]
         for packet in self.container.demux(streams):
             if packet.stream.index != self.video.index:
-                # Flush packets carry no dts; a cover picture may have none either.
-                timed = packet.dts is not None or packet.stream in self.covers
-                if on_packet is not None and packet.size > 0 and timed:
-                    on_packet(packet)
+                self._forward(packet, on_packet)
                 continue
             yield from packet.decode()
+
+    def _forward(self, packet: av.Packet, on_packet: Callable[[av.Packet], None] | None) -> None:
+        # Flush packets carry no dts; a cover picture may have none either.
+        timed = packet.dts is not None or packet.stream in self.covers
+        if on_packet is not None and packet.size > 0 and timed:
+            on_packet(packet)
+
+    def _seek_before(self, start: float) -> None:
+        """To the keyframe at or before ``start`` seconds (the frames between are decoded and dropped)."""
+        try:
+            self.container.seek(round(start / self.info.time_base), stream=self.video, backward=True)
+        except av.error.FFmpegError:
+            self.container.seek(0, stream=self.video)
+
+    def packets(self, on_packet: Callable[[av.Packet], None], *, start: float = 0.0, end: float | None = None) -> None:
+        """Give ``on_packet`` every packet :meth:`frames` would (with the same ``start`` and ``end``), without
+        decoding the video: for a second pass that copies the other streams around video encoded apart."""
+        streams = [*self.copy, *self.data, *self.covers]
+        if not streams:
+            return
+        if start > 0:
+            self._seek_before(start)
+        forward = self._trimmed_packets(on_packet, start, end)
+        for packet in self.container.demux(streams):
+            self._forward(packet, forward)
 
     def _in_range(
         self, frames: Iterator[av.VideoFrame], start: float, end: float | None, start_ticks: int
@@ -518,11 +540,7 @@ class VideoInput:
         trimmed = start > 0 or end is not None
         start_ticks = round(start / info.time_base)
         if start > 0:
-            try:
-                # To the keyframe at or before start; the frames between are decoded and dropped below.
-                self.container.seek(start_ticks, stream=self.video, backward=True)
-            except av.error.FFmpegError:
-                self.container.seek(0, stream=self.video)
+            self._seek_before(start)
         decoded = self._decoded(self._trimmed_packets(on_packet, start, end))
         if trimmed:
             decoded = self._in_range(decoded, start, end, start_ticks)
@@ -579,7 +597,12 @@ def _pick_pix_fmt(codec: av.Codec, source: VideoInfo | None, width: int, height:
 
 
 class VideoOutput:
-    """Encode RGB frames at given timestamps and copy other streams' packets into a new file."""
+    """Encode RGB frames at given timestamps and copy other streams' packets into a new file.
+
+    With ``video_from`` (a video stream encoded apart with the same settings, e.g. the segments of a resumable
+    run), the video is not encoded here: its packets are copied in by :meth:`mux_video`, with the same tags,
+    orientation and chapters an encoded stream gets.
+    """
 
     def __init__(
         self,
@@ -597,8 +620,10 @@ class VideoOutput:
         container_format: str | None = None,
         name: str | Path | None = None,
         sample_aspect_ratio: Fraction | None = None,
+        video_from: av.stream.Stream | None = None,
     ) -> None:
         self.path = Path(path)
+        self.video_from = video_from
         self.sample_aspect_ratio = sample_aspect_ratio
         # What error messages call the file: the user's output name when writing to a temporary one.
         self.name = Path(name) if name is not None else self.path
@@ -688,18 +713,34 @@ class VideoOutput:
                 self.container.metadata.update(_content_tags(copy_from.container.metadata))
                 if copy_from.chapters:
                     self.container.set_chapters(copy_from.chapters)
-            stream = self.container.add_stream(codec_name, rate=rate or Fraction(25))
-            stream.width, stream.height, stream.pix_fmt = width, height, self.pix_fmt
-            stream.time_base = self.time_base
-            ctx = stream.codec_context
-            ctx.time_base = self.time_base
-            ctx.colorspace = _SWS_TO_AVCOL_SPC.get(self.matrix, _AVCOL_SPC_UNSPECIFIED)
-            ctx.color_range = ColorRange.JPEG if self.full_range else ColorRange.MPEG
-            if self.sample_aspect_ratio is not None:
-                ctx.sample_aspect_ratio = self.sample_aspect_ratio
-            if source is not None:
-                ctx.color_primaries = source.color_primaries
-                ctx.color_trc = source.color_trc
+            stream = None
+            if self.video_from is not None:
+                try:
+                    # Codec parameters (size, colours, pixel aspect, HDR side data) come with the encoded stream.
+                    stream = self.container.add_stream_from_template(self.video_from)
+                except ValueError:
+                    # PyAV opens a template's codec by its decoder's name, and this build has no AV1 decoder
+                    # (libdav1d): the encoder with the segments' settings describes the same stream instead.
+                    stream = None
+            templated = stream is not None
+            if stream is not None:
+                stream.time_base = self.time_base
+                ctx = stream.codec_context
+                ctx.framerate = rate or Fraction(25)  # MOV's timecode track is built from it
+                ctx.codec_tag = "\0\0\0\0"  # not the segments' container's tag: the muxer picks this one's (or hvc1 below)
+            else:
+                stream = self.container.add_stream(codec_name, rate=rate or Fraction(25))
+                stream.width, stream.height, stream.pix_fmt = width, height, self.pix_fmt
+                stream.time_base = self.time_base
+                ctx = stream.codec_context
+                ctx.time_base = self.time_base
+                ctx.colorspace = _SWS_TO_AVCOL_SPC.get(self.matrix, _AVCOL_SPC_UNSPECIFIED)
+                ctx.color_range = ColorRange.JPEG if self.full_range else ColorRange.MPEG
+                if self.sample_aspect_ratio is not None:
+                    ctx.sample_aspect_ratio = self.sample_aspect_ratio
+                if source is not None:
+                    ctx.color_primaries = source.color_primaries
+                    ctx.color_trc = source.color_trc
             if copy_from is not None:
                 tags = _content_tags(copy_from.video.metadata)
                 if copy_from.timecode and _tag(tags, "timecode") is None:
@@ -725,8 +766,9 @@ class VideoOutput:
             if codec_name == "libvpx-vp9":
                 options.setdefault("crf", "30")
                 options["b"] = "0"
-            stream.options = options
-            stream.thread_type = "AUTO"
+            if not templated:
+                stream.options = options
+                stream.thread_type = "AUTO"
             if codec_name == "libx265" and self.container.format.name in ("mp4", "mov"):
                 # FFmpeg tags HEVC in MP4 as hev1, which Apple's players refuse; hvc1 plays everywhere.
                 ctx.codec_tag = "hvc1"
@@ -762,7 +804,18 @@ class VideoOutput:
             raise
         return None
 
+    def mux_video(self, packet: av.Packet) -> None:
+        """Copy one packet of the ``video_from`` stream (timestamps in its own ``time_base``)."""
+        packet.stream = self.stream
+        try:
+            self.container.mux(packet)
+        except av.error.FFmpegError as exc:
+            raise VsrkitError(f"{self.name}: joining the video failed ({_av_error_text(exc)})") from None
+        self.frames += 1
+
     def _encode(self, frame: av.VideoFrame | None) -> None:
+        if self.video_from is not None:
+            return  # nothing is encoded here
         try:
             for packet in self.stream.encode(frame):
                 # Encoders with a delay (x264) drop frame durations; without them the muxer

@@ -1,0 +1,264 @@
+"""Progress of a video upscale kept on disk, so that an interrupted run continues where it stopped.
+
+Upscaling a film with a recurrent model on a CPU takes days; users of per-frame tools ask for resuming more than
+for anything else (specs/anchors.md, pain point 15), and the fix must not fill the disk with frames. So the video
+is encoded in segments, each a small file of its own next to the output, with the final encoder settings: they
+take the space the output will take, no more. A manifest lists the finished segments and the settings they were
+made with. At the end the segments' packets are copied, not re-encoded, into the output, around the input's
+audio, subtitles and the rest (:func:`join_segments`); then the folder is removed. A run that finds a folder for
+its output with the same settings continues after its last segment.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+
+from ..errors import VsrkitError
+from .frames import remove_stale
+from .video import VideoInput, VideoOutput
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+
+
+def segment_formats(output_format: str) -> tuple[str, ...]:
+    """Containers to try for the segments of an output in ``output_format`` (an FFmpeg muxer name), in order.
+
+    The output's own, so that the packets need no conversion (H.264 in MP4 is length-prefixed, in AVI and MPEG-TS
+    it has start codes); except Matroska and WebM, which store no decoding timestamps, so that their reordered
+    H.264/HEVC frames could not be joined: MP4 keeps them, and NUT takes the encoders MP4 refuses (FFV1, ...).
+    """
+    return ("mp4", "nut") if output_format in ("matroska", "webm") else (output_format,)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A finished segment: its file name, and the input and output frames done when it closed (counted from the
+    start of the video)."""
+
+    file: str
+    frames_in: int
+    frames_out: int
+
+
+class ResumeFolder:
+    """The hidden folder beside ``output`` that holds a run's finished segments and its manifest.
+
+    ``settings`` is everything that decides the output's pictures and encoding (input file, model, its weights,
+    codec, size, ...): a run continues only a folder made with the same settings.
+    """
+
+    def __init__(self, output: str | Path, settings: dict[str, Any]) -> None:
+        output = Path(output)
+        self.output = output
+        self.path = output.with_name(f".{output.name}.vsrkit-resume")
+        self.settings = json.loads(json.dumps(settings))  # as it reads back from the manifest
+        self.segments: list[Segment] = []
+        self.segment_format: str | None = None
+
+    @property
+    def frames_in(self) -> int:
+        return self.segments[-1].frames_in if self.segments else 0
+
+    @property
+    def frames_out(self) -> int:
+        return self.segments[-1].frames_out if self.segments else 0
+
+    def open(self, *, resume: bool) -> None:
+        """Take up the progress a previous run left (``resume``), or start afresh (discarding any)."""
+        manifest_path = self.path / MANIFEST
+        if self.path.exists() and resume and manifest_path.is_file():
+            try:
+                manifest = json.loads(manifest_path.read_text())
+                if manifest.get("version") != MANIFEST_VERSION:
+                    raise ValueError("another manifest version")
+                segments = [Segment(**s) for s in manifest["segments"]]
+                kept_settings, segment_format = manifest["settings"], manifest["segment_format"]
+            except (OSError, ValueError, KeyError, TypeError):
+                segments, kept_settings, segment_format = [], self.settings, None  # unreadable: start over
+            if kept_settings != self.settings:
+                changed = sorted(k for k in {*kept_settings, *self.settings}
+                                 if kept_settings.get(k) != self.settings.get(k))
+                raise VsrkitError(
+                    f"{self.output}: an interrupted run with other settings ({', '.join(changed)}) is kept in "
+                    f"{self.path}; run it again with those settings to continue, or add --no-resume to start over"
+                )
+            # Only what the manifest lists and is on disk counts; a segment being written when the run was killed is not.
+            present = 0
+            while present < len(segments) and (self.path / segments[present].file).is_file():
+                present += 1
+            self.segments, self.segment_format = segments[:present], segment_format
+            for leftover in self.path.iterdir():
+                if leftover.name != MANIFEST and leftover.name not in {s.file for s in self.segments}:
+                    remove_stale(leftover)
+            return
+        remove_stale(self.path)
+        self.path.mkdir()
+        self._write_manifest()
+
+    def _write_manifest(self) -> None:
+        manifest = {"version": MANIFEST_VERSION, "settings": self.settings, "segment_format": self.segment_format,
+                    "segments": [asdict(s) for s in self.segments]}
+        staged = self.path / f".{MANIFEST}.tmp"
+        with open(staged, "w") as f:
+            json.dump(manifest, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        staged.replace(self.path / MANIFEST)  # atomic: a kill leaves the old manifest or the new one
+
+    def next_segment_path(self) -> Path:
+        assert self.segment_format is not None
+        return self.path / f"{len(self.segments):05d}.{self.segment_format}"
+
+    def add(self, segment: Segment) -> None:
+        self.segments.append(segment)
+        self._write_manifest()
+
+    def discard(self) -> None:
+        remove_stale(self.path)
+
+
+class SegmentedVideoOutput:
+    """A video-only :class:`~vsrkit.io.video.VideoOutput` split into segments of about ``seconds`` of work each.
+
+    ``make(path, container_format)`` opens one segment, in the first of ``formats`` that takes the encoder. The writer closes a segment only between input frames
+    (:meth:`end_input_frame`), so that a resumed run starts on an input frame. :meth:`abort` drops the segment in
+    progress and keeps the finished ones.
+    """
+
+    def __init__(
+        self, folder: ResumeFolder, make: Callable[[Path, str], VideoOutput], *, seconds: float, formats: tuple[str, ...]
+    ) -> None:
+        self.folder = folder
+        self.formats = formats
+        self._make = make
+        self.seconds = seconds
+        self._frames_out = folder.frames_out
+        self._frames_in = folder.frames_in
+        self._current: VideoOutput | None = None
+        self._opened_at = 0.0
+        self._open()  # now: a container that refuses the encoder shows before any work
+        assert self._current is not None
+        self.codec_name = self._current.codec_name
+        self.yuv420_matrix = self._current.yuv420_matrix
+        self.full_range = self._current.full_range
+
+    def _open(self) -> None:
+        formats = [self.folder.segment_format] if self.folder.segment_format else list(self.formats)
+        for i, fmt in enumerate(formats):
+            self.folder.segment_format = fmt
+            try:
+                self._current = self._make(self.folder.next_segment_path(), fmt)
+                break
+            except VsrkitError:
+                remove_stale(self.folder.next_segment_path())
+                if i == len(formats) - 1:
+                    raise
+        self._opened_at = time.monotonic()
+
+    def write(self, *args: Any) -> None:
+        if self._current is None:
+            self._open()
+        assert self._current is not None
+        self._current.write(*args)
+        self._frames_out += 1
+
+    def write_yuv420(self, *args: Any) -> None:
+        if self._current is None:
+            self._open()
+        assert self._current is not None
+        self._current.write_yuv420(*args)
+        self._frames_out += 1
+
+    def end_input_frame(self, frames_in: int) -> None:
+        """Every output frame of input frames ``..frames_in - 1`` has been written: a segment may close here."""
+        self._frames_in = frames_in
+        if self._current is not None and time.monotonic() - self._opened_at >= self.seconds:
+            self._close_segment(frames_in)
+
+    def _close_segment(self, frames_in: int) -> None:
+        assert self._current is not None
+        path = self.folder.next_segment_path()
+        self._current.close()
+        self._current = None
+        with open(path, "rb+") as f:
+            os.fsync(f.fileno())  # on disk before the manifest says it is
+        self.folder.add(Segment(path.name, frames_in, self._frames_out))
+
+    def close(self) -> None:
+        """Close the segment in progress (after the last :meth:`end_input_frame`)."""
+        if self._current is not None:
+            if self._current.frames:
+                self._close_segment(self._frames_in)
+            else:
+                self._current.abort()
+                remove_stale(self.folder.next_segment_path())
+                self._current = None
+
+    def abort(self) -> None:
+        if self._current is not None:
+            self._current.abort()
+            remove_stale(self.folder.next_segment_path())
+            self._current = None
+
+
+def _segment_packets(paths: list[Path]) -> Iterator[av.Packet]:
+    for path in paths:
+        with av.open(str(path)) as container:
+            for packet in container.demux(container.streams.video[0]):
+                if packet.size > 0:
+                    yield packet
+
+
+def _seconds(packet: av.Packet) -> float:
+    stamp = packet.dts if packet.dts is not None else packet.pts
+    return float(stamp * packet.time_base) if stamp is not None and packet.time_base else float("-inf")
+
+
+def join_segments(
+    folder: ResumeFolder, make: Callable[[av.stream.Stream], VideoOutput], source: VideoInput | None, *,
+    start: float = 0.0, end: float | None = None,
+) -> VideoOutput:
+    """Copy the segments' video, in order, and ``source``'s other streams (the part in [start, end)) into the
+    output that ``make(video_stream)`` opens, interleaved by time; returns it closed."""
+    paths = [folder.path / s.file for s in folder.segments]
+    if not paths:
+        raise VsrkitError(f"{folder.output}: no video was encoded")
+    first = av.open(str(paths[0]))
+    try:
+        output = make(first.streams.video[0])
+    except BaseException:
+        first.close()
+        raise
+    try:
+        video = _segment_packets(paths)
+        pending = next(video, None)
+
+        def copy(packet: av.Packet) -> None:
+            nonlocal pending
+            t = _seconds(packet)
+            while pending is not None and _seconds(pending) <= t:
+                output.mux_video(pending)
+                pending = next(video, None)
+            output.copy_packet(packet)
+
+        if source is not None:
+            source.packets(copy, start=start, end=end)
+        while pending is not None:
+            output.mux_video(pending)
+            pending = next(video, None)
+        output.close()
+    except BaseException:
+        output.abort()
+        raise
+    finally:
+        first.close()
+    return output
