@@ -22,13 +22,13 @@ from vsrkit.engine import upscaler as upscaler_module
 from vsrkit.engine.upscaler import Interrupted, Upscaler
 from vsrkit.errors import VsrkitError
 
-FRAMES = 20
+FRAMES = 100  # segments close after MIN_SEGMENT_FRAMES (32) frames at the earliest
 
 
 def _film(path: Path) -> Path:
     """An H.264 film with moving content, variable frame durations and AAC audio over its whole length."""
     rng = np.random.default_rng(0)
-    texture = (rng.random((24, 64, 3)) * 255).astype(np.uint8)
+    texture = (rng.random((24, 160, 3)) * 255).astype(np.uint8)
     with av.open(str(path), "w") as c:
         video = c.add_stream("libx264", rate=25)
         video.width, video.height, video.pix_fmt = 32, 24, "yuv420p"
@@ -90,16 +90,17 @@ def test_interrupted_run_continues_to_the_uninterrupted_output(tmp_path: Path, s
     dst = tmp_path / f"out{suffix}"
     kept = tmp_path / f".out{suffix}.vsrkit-resume"
     with pytest.raises(Interrupted) as stop:
-        _upscale(_StopsAfter(7), src, dst)
-    assert stop.value.kept == kept and stop.value.frames_done == 7 and stop.value.total == FRAMES
-    assert "7 of 20 input frames are kept" in stop.value.message() and "same command" in stop.value.message()
-    assert not dst.exists() and len(list(kept.glob("0*"))) == 7
+        _upscale(_StopsAfter(70), src, dst)
+    # Two segments of 32 frames finished; the third, 6 frames in, is dropped.
+    assert stop.value.kept == kept and stop.value.frames_done == 64 and stop.value.total == FRAMES
+    assert "64 of 100 input frames are kept" in stop.value.message() and "same command" in stop.value.message()
+    assert not dst.exists() and len(list(kept.glob("0*"))) == 2
     # What a SIGKILL during the next segment would have left beside them: not listed, so not used.
-    (kept / "00007.mp4").write_bytes(b"half a segment")
+    (kept / "00002.mp4").write_bytes(b"half a segment")
 
     summary = _upscale(Upscaler("bicubic", device="cpu"), src, dst)
-    assert (summary.frames_resumed, summary.frames_in, summary.frames_out) == (7, FRAMES, FRAMES)
-    assert any("resumed after input frame 7" in note for note in summary.notes)
+    assert (summary.frames_resumed, summary.frames_in, summary.frames_out) == (64, FRAMES, FRAMES)
+    assert any("resumed after input frame 64" in note for note in summary.notes)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["film.mp4", whole.name, dst.name])
     pictures, stamps = _decoded(dst)
     whole_pictures, whole_stamps = _decoded(whole)
@@ -115,19 +116,20 @@ def test_other_settings_are_refused_and_no_resume_starts_over(tmp_path: Path) ->
     src = _film(tmp_path / "film.mp4")
     dst = tmp_path / "out.mkv"
     with pytest.raises(Interrupted):
-        _upscale(_StopsAfter(3), src, dst)
+        _upscale(_StopsAfter(40), src, dst)
     kept = tmp_path / ".out.mkv.vsrkit-resume"
     manifest = (kept / "manifest.json").read_text()
     with pytest.raises(VsrkitError, match=r"out\.mkv: an interrupted run with other settings \(crf\) is kept in .*--no-resume"):
         Upscaler("bicubic", device="cpu").upscale(src, dst, progress=False, codec="libx264", crf=10)
     # Refused, the other run's progress is untouched.
-    assert not dst.exists() and (kept / "manifest.json").read_text() == manifest and len(list(kept.glob("0*"))) == 3
-    # A crash of the run that resumes it keeps what both did; a full disk too, and says so.
+    assert not dst.exists() and (kept / "manifest.json").read_text() == manifest and len(list(kept.glob("0*"))) == 1
+    # A crash of the run that resumes it keeps what both did; a full disk too, and says so. (The resumed runs
+    # start at frame 32 - 16, then 64 - 16: the warm-up.)
     with pytest.raises(MemoryError):
-        _upscale(_StopsAfter(4, MemoryError), src, dst)
-    assert json.loads((kept / "manifest.json").read_text())["segments"][-1]["frames_in"] == 4
-    with pytest.raises(VsrkitError, match=r"out\.mkv: writing failed \(No space left on device\); 5 input frames are kept"):
-        _upscale(_StopsAfter(5, OSError(errno.ENOSPC, "No space left on device")), src, dst)
+        _upscale(_StopsAfter(50, MemoryError), src, dst)
+    assert json.loads((kept / "manifest.json").read_text())["segments"][-1]["frames_in"] == 64
+    with pytest.raises(VsrkitError, match=r"out\.mkv: writing failed \(No space left on device\); 96 input frames are kept"):
+        _upscale(_StopsAfter(49, OSError(errno.ENOSPC, "No space left on device")), src, dst)
     # An input changed since (another file under the same name) is not continued.
     os.utime(src, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns + 10**9))
     with pytest.raises(VsrkitError, match=r"other settings \(input_stamp\)"):
@@ -161,9 +163,9 @@ def test_resumed_run_feeds_the_model_a_warm_up_before_the_kept_part(tmp_path: Pa
             yield from super()._outputs(counted(frames))
 
     with pytest.raises(Interrupted):
-        _upscale(_StopsAfter(10), src, tmp_path / "out.mkv")
+        _upscale(_StopsAfter(40), src, tmp_path / "out.mkv")
     _upscale(Counting("bicubic", device="cpu"), src, tmp_path / "out.mkv")
-    assert len(seen) == FRAMES - 10 + 4
+    assert len(seen) == FRAMES - 32 + 4
 
 
 def test_cli_says_where_the_progress_is_and_exits_130(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -171,7 +173,7 @@ def test_cli_says_where_the_progress_is_and_exits_130(tmp_path: Path, monkeypatc
     original = Upscaler.upscale
 
     def interrupted(self, *args, **kwargs):
-        return original(_StopsAfter(4), *args, **{**kwargs, "checkpoint_seconds": 0.0})
+        return original(_StopsAfter(40), *args, **{**kwargs, "checkpoint_seconds": 0.0})
 
     monkeypatch.setattr(Upscaler, "upscale", interrupted)
     monkeypatch.setattr(sys, "argv", ["vsrkit", "upscale", str(src), str(tmp_path / "out.mp4"), "--model", "bicubic"])
@@ -179,5 +181,22 @@ def test_cli_says_where_the_progress_is_and_exits_130(tmp_path: Path, monkeypatc
         main()
     err = capsys.readouterr().err
     assert exit_.value.code == 130
-    assert "out.mp4: interrupted; 4 of 20 input frames are kept in" in err and "same command" in err
+    assert "out.mp4: interrupted; 32 of 100 input frames are kept in" in err and "same command" in err
     assert (tmp_path / ".out.mp4.vsrkit-resume" / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("suffix", [".avi", ".ts", ".mov", ".flv"])
+def test_many_segments_join_into_what_one_piece_gives(tmp_path: Path, suffix: str) -> None:
+    """Segments are MP4 whatever the output (timestamps kept as encoded); the joint restores each segment's start,
+    keeps decoding timestamps increasing where a variable-rate encoder's first ones meet the previous segment's
+    last, and for AVI turns H.264 into start-code form. Lossless H.264 with B-frames, a VFR input with audio."""
+    src = _film(tmp_path / "film.mp4")
+    one = tmp_path / f"one{suffix}"
+    Upscaler("bicubic", device="cpu").upscale(src, one, progress=False, codec="libx264", crf=0)
+    many = tmp_path / f"many{suffix}"
+    _upscale(Upscaler("bicubic", device="cpu"), src, many)  # a segment every 32 frames: 4 of them
+    pictures, stamps = _decoded(many)
+    one_pictures, one_stamps = _decoded(one)
+    assert len(stamps) == FRAMES and stamps == one_stamps
+    assert all(np.array_equal(a, b) for a, b in zip(pictures, one_pictures, strict=True))
+    assert _audio(many) == _audio(one)

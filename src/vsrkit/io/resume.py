@@ -12,10 +12,12 @@ its output with the same settings continues after its last segment.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +31,20 @@ MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 
 
+# A segment closes only after this many output frames, so that the encoder's reordering delay (B-frames) is the
+# same at both ends of a joint and the decoding timestamps run on across it.
+MIN_SEGMENT_FRAMES = 32
+
+
 def segment_formats(output_format: str) -> tuple[str, ...]:
     """Containers to try for the segments of an output in ``output_format`` (an FFmpeg muxer name), in order.
 
-    The output's own, so that the packets need no conversion (H.264 in MP4 is length-prefixed, in AVI and MPEG-TS
-    it has start codes); except Matroska and WebM, which store no decoding timestamps, so that their reordered
-    H.264/HEVC frames could not be joined: MP4 keeps them, and NUT takes the encoders MP4 refuses (FFV1, ...).
+    MP4 keeps decoding timestamps as encoded (Matroska stores none, MPEG-TS shifts them when they start below zero,
+    NUT drops the first ones of reordered H.264, AVI counts frames), and NUT takes the encoders MP4 refuses (FFV1,
+    WMV, ...). (``output_format`` is for containers that would need others; none does so far.)
     """
-    return ("mp4", "nut") if output_format in ("matroska", "webm") else (output_format,)
+    del output_format
+    return ("mp4", "nut")
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,7 @@ class Segment:
     file: str
     frames_in: int
     frames_out: int
+    first_pts: int  # of its first frame, in the output's time base: the joint restores it whatever the container did
 
 
 class ResumeFolder:
@@ -144,6 +153,7 @@ class SegmentedVideoOutput:
         self._frames_out = folder.frames_out
         self._frames_in = folder.frames_in
         self._current: VideoOutput | None = None
+        self._first_pts = 0
         self._opened_at = 0.0
         self._open()  # now: a container that refuses the encoder shows before any work
         assert self._current is not None
@@ -164,24 +174,27 @@ class SegmentedVideoOutput:
                     raise
         self._opened_at = time.monotonic()
 
-    def write(self, *args: Any) -> None:
+    def _segment(self, pts: int) -> VideoOutput:
         if self._current is None:
             self._open()
         assert self._current is not None
-        self._current.write(*args)
+        if not self._current.frames:
+            self._first_pts = pts
+        return self._current
+
+    def write(self, rgb: Any, pts: int, duration: int | None = None) -> None:
+        self._segment(pts).write(rgb, pts, duration)
         self._frames_out += 1
 
-    def write_yuv420(self, *args: Any) -> None:
-        if self._current is None:
-            self._open()
-        assert self._current is not None
-        self._current.write_yuv420(*args)
+    def write_yuv420(self, planes: Any, pts: int, duration: int | None = None) -> None:
+        self._segment(pts).write_yuv420(planes, pts, duration)
         self._frames_out += 1
 
     def end_input_frame(self, frames_in: int) -> None:
         """Every output frame of input frames ``..frames_in - 1`` has been written: a segment may close here."""
         self._frames_in = frames_in
-        if self._current is not None and time.monotonic() - self._opened_at >= self.seconds:
+        current = self._current
+        if current is not None and current.frames >= MIN_SEGMENT_FRAMES and time.monotonic() - self._opened_at >= self.seconds:
             self._close_segment(frames_in)
 
     def _close_segment(self, frames_in: int) -> None:
@@ -191,7 +204,7 @@ class SegmentedVideoOutput:
         self._current = None
         with open(path, "rb+") as f:
             os.fsync(f.fileno())  # on disk before the manifest says it is
-        self.folder.add(Segment(path.name, frames_in, self._frames_out))
+        self.folder.add(Segment(path.name, frames_in, self._frames_out, self._first_pts))
 
     def close(self) -> None:
         """Close the segment in progress (after the last :meth:`end_input_frame`)."""
@@ -210,12 +223,45 @@ class SegmentedVideoOutput:
             self._current = None
 
 
-def _segment_packets(paths: list[Path]) -> Iterator[av.Packet]:
-    for path in paths:
-        with av.open(str(path)) as container:
+def _rescaled(value: int, ratio: Fraction) -> int:
+    """``value * ratio`` rounded as FFmpeg's muxers rescale timestamps (to nearest, halves away from zero)."""
+    x = value * ratio
+    return math.floor(x + Fraction(1, 2)) if x >= 0 else -math.floor(-x + Fraction(1, 2))
+
+
+def _segment_packets(folder: ResumeFolder, time_base: Fraction, stream_time_base: Fraction) -> Iterator[av.Packet]:
+    """The segments' video packets in order, with timestamps in ``time_base`` (the output's, in which the segments
+    were encoded; the muxer converts from it to ``stream_time_base`` as it does for encoded frames): each segment
+    moved so that its first frame is at its recorded ``first_pts``, and decoding timestamps increasing across
+    joints, also once the muxer has converted them. (With variable frame durations an encoder's first decoding
+    timestamps are guesses, which can meet the previous segment's last.)"""
+    to_stream = time_base / stream_time_base
+    last_dts: int | None = None
+    for segment in folder.segments:
+        with av.open(str(folder.path / segment.file)) as container:
+            shift: Fraction | None = None
             for packet in container.demux(container.streams.video[0]):
-                if packet.size > 0:
-                    yield packet
+                if packet.size == 0:
+                    continue
+                if shift is None:  # the segment's first packet is its first frame, a keyframe
+                    shift = segment.first_pts - Fraction(packet.pts or 0) * packet.time_base / time_base
+
+                def moved(stamp: int | None, packet: av.Packet = packet, shift: Fraction = shift) -> int | None:
+                    return None if stamp is None else round(stamp * packet.time_base / time_base + shift)
+
+                pts, dts = moved(packet.pts), moved(packet.dts)
+                if dts is not None and last_dts is not None and _rescaled(dts, to_stream) <= _rescaled(last_dts, to_stream):
+                    dts = last_dts + 1
+                    while _rescaled(dts, to_stream) <= _rescaled(last_dts, to_stream):
+                        dts += 1
+                    if pts is not None and dts > pts:
+                        raise VsrkitError(f"{folder.output}: cannot join the segments: decoding order breaks at "
+                                          f"{float(pts * time_base):.3f} s")
+                last_dts = dts if dts is not None else last_dts
+                duration = round(packet.duration * packet.time_base / time_base) if packet.duration else 0
+                packet.pts, packet.dts, packet.duration = pts, dts, duration
+                packet.time_base = time_base  # a relabel: the values are already in it
+                yield packet
 
 
 def _seconds(packet: av.Packet) -> float:
@@ -239,7 +285,7 @@ def join_segments(
         first.close()
         raise
     try:
-        video = _segment_packets(paths)
+        video = _segment_packets(folder, output.time_base, output.stream.time_base)
         pending = next(video, None)
 
         def copy(packet: av.Packet) -> None:

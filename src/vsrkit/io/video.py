@@ -28,6 +28,7 @@ import av.error
 import av.stream
 import numpy as np
 import torch
+from av.bitstream import BitStreamFilterContext
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 from torch import Tensor
 
@@ -723,6 +724,13 @@ class VideoOutput:
                     # (libdav1d): the encoder with the segments' settings describes the same stream instead.
                     stream = None
             templated = stream is not None
+            self._annexb = None
+            if stream is not None and self.container.format.name == "avi" and \
+                    self.video_from.codec_context.name in ("h264", "hevc"):
+                # AVI takes H.264 with start codes; the segments (MP4) hold it length-prefixed. Made before the
+                # header is written, which then gets the converted parameter sets.
+                self._annexb = BitStreamFilterContext(
+                    f"{self.video_from.codec_context.name}_mp4toannexb", self.video_from, stream)
             if stream is not None:
                 stream.time_base = self.time_base
                 ctx = stream.codec_context
@@ -804,17 +812,28 @@ class VideoOutput:
             raise
         return None
 
-    def mux_video(self, packet: av.Packet) -> None:
-        """Copy one packet of the ``video_from`` stream (timestamps in its own ``time_base``)."""
-        packet.stream = self.stream
+    def mux_video(self, packet: av.Packet | None) -> None:
+        """Copy one packet of the ``video_from`` stream (timestamps in its ``time_base``); None ends the stream."""
+        time_base = packet.time_base if packet is not None else None
         try:
-            self.container.mux(packet)
+            if self._annexb is not None:
+                packets = list(self._annexb.filter(packet))
+            else:
+                packets = [] if packet is None else [packet]
+            for out in packets:
+                out.stream = self.stream
+                if time_base is not None:
+                    out.time_base = time_base
+                self.container.mux(out)
         except av.error.FFmpegError as exc:
             raise VsrkitError(f"{self.name}: joining the video failed ({_av_error_text(exc)})") from None
-        self.frames += 1
+        if packet is not None:
+            self.frames += 1
 
     def _encode(self, frame: av.VideoFrame | None) -> None:
         if self.video_from is not None:
+            if frame is None:
+                self.mux_video(None)  # what a bitstream filter still holds
             return  # nothing is encoded here
         try:
             for packet in self.stream.encode(frame):
