@@ -200,3 +200,20 @@ def test_many_segments_join_into_what_one_piece_gives(tmp_path: Path, suffix: st
     assert len(stamps) == FRAMES and stamps == one_stamps
     assert all(np.array_equal(a, b) for a, b in zip(pictures, one_pictures, strict=True))
     assert _audio(many) == _audio(one)
+
+
+def test_frame_folder_output_resumes_too(tmp_path: Path) -> None:
+    src = _film(tmp_path / "film.mp4")
+    whole = tmp_path / "whole"
+    Upscaler("bicubic", device="cpu").upscale(src, whole, progress=False)
+    dst = tmp_path / "frames"
+    with pytest.raises(Interrupted) as stop:
+        _StopsAfter(45).upscale(src, dst, progress=False, checkpoint_seconds=0)
+    # Frames need no minimum: a segment per input frame here.
+    assert stop.value.frames_done == 45 and not dst.exists()
+    summary = Upscaler("bicubic", device="cpu").upscale(src, dst, progress=False, checkpoint_seconds=0)
+    assert (summary.frames_resumed, summary.frames_out) == (45, FRAMES)
+    names = sorted(p.name for p in dst.iterdir())
+    assert names == [f"{i:08d}.png" for i in range(FRAMES)] == sorted(p.name for p in whole.iterdir())
+    assert all((dst / n).read_bytes() == (whole / n).read_bytes() for n in names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["film.mp4", "frames", "whole"]

@@ -45,9 +45,16 @@ from torch import Tensor
 from .. import __version__
 from ..color import LUMA_TO_RGB_GAIN, bt601_to_video_matrix, chroma_to_rgb, rgb_to_ycbcr, ycbcr_to_yuv420
 from ..errors import InputError, VsrkitError
-from ..io.frames import IMAGE_SUFFIXES, image_bit_depth, iter_sequence, list_frames, remove_stale, write_image
+from ..io.frames import IMAGE_SUFFIXES, image_bit_depth, iter_sequence, list_frames, remove_stale
 from ..io.pipeline import BackgroundWriter
-from ..io.resume import ResumeFolder, SegmentedVideoOutput, join_segments, segment_formats
+from ..io.resume import (
+    ResumeFolder,
+    SegmentedFrameOutput,
+    SegmentedVideoOutput,
+    gather_frames,
+    join_segments,
+    segment_formats,
+)
 from ..io.video import VideoInput, VideoOutput, default_codec, is_video_path, not_kept
 from ..layers.resize import imresize
 from ..models import create_model, list_models
@@ -551,8 +558,8 @@ class Upscaler:
         False; None decides from the stream's field order. ``start`` and ``duration`` (seconds; video input)
         upscale that part only, as a file of its own that starts at 0 (a preview before a long run).
 
-        A video output is encoded in segments of about ``checkpoint_seconds`` of work, kept in a hidden folder
-        beside ``output`` (:mod:`vsrkit.io.resume`) and joined at the end. Interrupted (Ctrl-C, SIGTERM; raises
+        The output is written in segments of about ``checkpoint_seconds`` of work (encoded video, or PNG frames),
+        kept in a hidden folder beside ``output`` (:mod:`vsrkit.io.resume`) and joined at the end. Interrupted (Ctrl-C, SIGTERM; raises
         :class:`Interrupted`) or stopped by a write error, a run keeps the finished segments, and the next run
         over the same ``output`` with the same settings continues after them (``resume``; False starts over),
         feeding the model :data:`RESUME_WARMUP` frames before the first it writes.
@@ -629,12 +636,12 @@ class Upscaler:
                 return VideoOutput(path, width=ow, height=oh, time_base=time_base / k, rate=out_rate, source=info,
                                    crf=crf, preset=preset, name=dst, sample_aspect_ratio=sar_out, **kwargs)
 
+            encoding = {"codec": codec, "crf": crf, "preset": preset} if out_is_video else {"bits": frame_bits}
+            kept_run = ResumeFolder(dst, self._resume_settings(
+                src, **encoding, size=(ow, oh), deinterlace=deinterlace, start=start, duration=duration, fps=fps))
+            kept_run.open(resume=resume)  # raises, touching nothing, if it was made with other settings
+            folder = kept_run
             if out_is_video:
-                kept_run = ResumeFolder(dst, self._resume_settings(
-                    src, codec=codec, crf=crf, preset=preset, size=(ow, oh), deinterlace=deinterlace,
-                    start=start, duration=duration, fps=fps))
-                kept_run.open(resume=resume)  # raises, touching nothing, if it was made with other settings
-                folder = kept_run
                 # The output's header now, not after the run: a stream its container refuses shows before any work.
                 header = video_output(tmp, copy_from=video_in)
                 header.abort()
@@ -645,8 +652,8 @@ class Upscaler:
                     seconds=checkpoint_seconds,
                     formats=segment_formats(header.format_name)))
             else:
-                tmp.mkdir()
-            done_before = folder.frames_in if folder is not None else 0
+                sink = BackgroundWriter(SegmentedFrameOutput(folder, bits=frame_bits, seconds=checkpoint_seconds))
+            done_before = folder.frames_in
             skip = max(0, done_before - RESUME_WARMUP)
             if not isinstance(self.model, StreamingVSRModel):
                 # On the uninterrupted run's chunk grid: the same chunks, so only the carried state can differ.
@@ -663,7 +670,7 @@ class Upscaler:
             position = skip  # input frames the model has been given
             # Y-only model into 8-bit 4:2:0 video: planes straight from the model's luma and the LR
             # chroma, with no RGB frame at output size and no RGB-to-YUV conversion of it.
-            matrix = sink.yuv420_matrix if sink is not None and self.model.output == "Y" else None
+            matrix = sink.yuv420_matrix if self.model.output == "Y" else None
             if matrix is not None:
                 to_video = bt601_to_video_matrix(*matrix).to(self.device, torch.float32)
                 luma_from_chroma = to_video[0, 1:] if to_video[0, 1:].abs().max() > 1e-6 else None
@@ -682,25 +689,22 @@ class Upscaler:
                     for j in range(out.shape[0]):
                         if matrix is not None:
                             sink.write_yuv420(planes[j], pts * k + j * dur, dur)
-                        elif sink is not None:
-                            sink.write(out[j], pts * k + j * dur, dur)
                         else:
-                            # 16-bit PNGs for input deeper than 8 bits, as video output keeps 10-bit.
-                            write_image(tmp / f"{count_out:08d}.png", out[j], bits=frame_bits)
+                            sink.write(out[j], pts * k + j * dur, dur)
                         count_out += 1
                     count_in += 1
-                    if sink is not None:
-                        sink.end_input_frame(position)
+                    sink.end_input_frame(position)
                     advance()
             lost: list[str] = []
             encoder: str | None = None
             reencoded: list[tuple[str, str]] = []
             if video_in is not None:
                 video_in.close()
-            if sink is not None and folder is not None:
+            if out_is_video:
                 encoder = sink.codec_name
-                sink.close()
-                sink = None
+            sink.close()
+            sink = None
+            if out_is_video:
                 if video_in is not None:
                     join_in = VideoInput(src)
                     join_in.chapters = video_in.chapters
@@ -708,15 +712,17 @@ class Upscaler:
                                       join_in, start=start, end=start + duration if duration is not None else None)
                 reencoded = list(final.reencoded)
                 lost = [*final.lost, *not_kept(info, tmp, final.format_name, sample_aspect_ratio=sar_out)] if info is not None else []
-                count_out = folder.frames_out
                 if join_in is not None:
                     join_in.close()
+            else:
+                tmp.mkdir()
+                gather_frames(folder, tmp)
+            count_out = folder.frames_out
             if not out_is_video and dst.is_dir():
                 dst.rmdir()  # checked empty up front
             tmp.replace(dst)
             tmp = None
-            if folder is not None:
-                folder.discard()
+            folder.discard()
         except BaseException as exc:
             if sink is not None:
                 sink.abort()

@@ -24,7 +24,7 @@ from typing import Any
 import av
 
 from ..errors import VsrkitError
-from .frames import remove_stale
+from .frames import remove_stale, write_image
 from .video import VideoInput, VideoOutput
 
 MANIFEST = "manifest.json"
@@ -102,7 +102,7 @@ class ResumeFolder:
                 )
             # Only what the manifest lists and is on disk counts; a segment being written when the run was killed is not.
             present = 0
-            while present < len(segments) and (self.path / segments[present].file).is_file():
+            while present < len(segments) and (self.path / segments[present].file).exists():
                 present += 1
             self.segments, self.segment_format = segments[:present], segment_format
             for leftover in self.path.iterdir():
@@ -221,6 +221,67 @@ class SegmentedVideoOutput:
             self._current.abort()
             remove_stale(self.folder.next_segment_path())
             self._current = None
+
+
+class SegmentedFrameOutput:
+    """Output frames as PNG files named by their number in the whole video (``00000042.png``), in segment folders
+    of about ``seconds`` of work each (``bits`` per channel: 8 or 16); :func:`gather_frames` moves them into one
+    folder at the end. The same interface as :class:`SegmentedVideoOutput`."""
+
+    yuv420_matrix = None  # frames are RGB
+
+    def __init__(self, folder: ResumeFolder, *, bits: int, seconds: float) -> None:
+        self.folder = folder
+        folder.segment_format = "frames"
+        self.bits, self.seconds = bits, seconds
+        self._frames_out = folder.frames_out
+        self._frames_in = folder.frames_in
+        self._current: Path | None = None
+        self._written: list[Path] = []
+        self._opened_at = 0.0
+
+    def write(self, rgb: Any, pts: int, duration: int | None = None) -> None:
+        if self._current is None:
+            self._current = self.folder.next_segment_path()
+            self._current.mkdir()
+            self._opened_at = time.monotonic()
+        path = self._current / f"{self._frames_out:08d}.png"
+        write_image(path, rgb, bits=self.bits)
+        self._written.append(path)
+        self._frames_out += 1
+
+    def end_input_frame(self, frames_in: int) -> None:
+        self._frames_in = frames_in
+        if self._current is not None and time.monotonic() - self._opened_at >= self.seconds:
+            self._close_segment()
+
+    def _close_segment(self) -> None:
+        assert self._current is not None
+        for path in [*self._written, self._current]:  # on disk before the manifest says they are
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        self.folder.add(Segment(self._current.name, self._frames_in, self._frames_out, 0))
+        self._current, self._written = None, []
+
+    def close(self) -> None:
+        if self._current is not None and self._written:
+            self._close_segment()
+        self.abort()
+
+    def abort(self) -> None:
+        if self._current is not None:
+            remove_stale(self._current)
+            self._current, self._written = None, []
+
+
+def gather_frames(folder: ResumeFolder, stage: Path) -> None:
+    """Move the frames of every finished segment into ``stage`` (renames: the same file system)."""
+    for segment in folder.segments:
+        for frame in sorted((folder.path / segment.file).iterdir()):
+            frame.replace(stage / frame.name)
 
 
 def _rescaled(value: int, ratio: Fraction) -> int:
