@@ -217,3 +217,18 @@ def test_frame_folder_output_resumes_too(tmp_path: Path) -> None:
     assert names == [f"{i:08d}.png" for i in range(FRAMES)] == sorted(p.name for p in whole.iterdir())
     assert all((dst / n).read_bytes() == (whole / n).read_bytes() for n in names)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["film.mp4", "frames", "whole"]
+
+
+def test_a_second_run_over_the_same_output_is_refused_while_the_first_writes(tmp_path: Path) -> None:
+    from vsrkit.io.resume import ResumeFolder
+
+    src = _film(tmp_path / "film.mp4")
+    dst = tmp_path / "out.mkv"
+    first = ResumeFolder(dst, {"a": 1})
+    first.open(resume=True)  # what a run holds while it writes
+    with pytest.raises(VsrkitError, match=r"out\.mkv: another run is writing this output now"):
+        Upscaler("bicubic", device="cpu").upscale(src, dst, progress=False)
+    assert (first.path / "manifest.json").is_file() and not dst.exists()
+    first.release()
+    assert Upscaler("bicubic", device="cpu").upscale(src, dst, resume=False, progress=False).frames_out == FRAMES
+    assert not first.path.exists()

@@ -736,6 +736,8 @@ class Upscaler:
             kept = folder is not None and bool(folder.segments) and not isinstance(exc, InputError)
             if folder is not None and not kept:
                 folder.discard()
+            elif folder is not None:
+                folder.release()
             if folder is not None and isinstance(exc, KeyboardInterrupt):
                 raise Interrupted(dst, folder.path if kept else None, folder.frames_in, total) from None
             if folder is not None and kept:

@@ -23,11 +23,17 @@ from typing import Any
 
 import av
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; two runs over one output are then the user's to avoid
+    fcntl = None  # type: ignore[assignment]
+
 from ..errors import VsrkitError
 from .frames import remove_stale, write_image
 from .video import VideoInput, VideoOutput
 
 MANIFEST = "manifest.json"
+LOCK = "lock"
 MANIFEST_VERSION = 1
 
 
@@ -72,6 +78,7 @@ class ResumeFolder:
         self.settings = json.loads(json.dumps(settings))  # as it reads back from the manifest
         self.segments: list[Segment] = []
         self.segment_format: str | None = None
+        self._lock_fd: int | None = None
 
     @property
     def frames_in(self) -> int:
@@ -82,7 +89,17 @@ class ResumeFolder:
         return self.segments[-1].frames_out if self.segments else 0
 
     def open(self, *, resume: bool) -> None:
-        """Take up the progress a previous run left (``resume``), or start afresh (discarding any)."""
+        """Take up the progress a previous run left (``resume``), or start afresh (discarding any). Holds the
+        folder's lock until :meth:`release` or :meth:`discard`: a second run over the same output is refused."""
+        if self.path.is_dir():
+            self._lock()  # before reading or removing anything another run may be writing
+        try:
+            self._take_up(resume)
+        except BaseException:
+            self.release()
+            raise
+
+    def _take_up(self, resume: bool) -> None:
         manifest_path = self.path / MANIFEST
         if self.path.exists() and resume and manifest_path.is_file():
             try:
@@ -106,12 +123,31 @@ class ResumeFolder:
                 present += 1
             self.segments, self.segment_format = segments[:present], segment_format
             for leftover in self.path.iterdir():
-                if leftover.name != MANIFEST and leftover.name not in {s.file for s in self.segments}:
+                if leftover.name not in {MANIFEST, LOCK, *(s.file for s in self.segments)}:
                     remove_stale(leftover)
             return
+        self.release()
         remove_stale(self.path)
         self.path.mkdir()
+        self._lock()
         self._write_manifest()
+
+    def _lock(self) -> None:
+        if fcntl is None or self._lock_fd is not None:
+            return
+        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise VsrkitError(f"{self.output}: another run is writing this output now ({self.path} is locked)") from None
+        self._lock_fd = fd
+
+    def release(self) -> None:
+        """Let another run take the folder up (the process ending does it too)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     def _write_manifest(self) -> None:
         manifest = {"version": MANIFEST_VERSION, "settings": self.settings, "segment_format": self.segment_format,
@@ -132,6 +168,7 @@ class ResumeFolder:
         self._write_manifest()
 
     def discard(self) -> None:
+        self.release()
         remove_stale(self.path)
 
 
