@@ -467,3 +467,29 @@ def test_audio_a_container_refuses_is_reencoded_in_sync(tmp_path: Path) -> None:
     # MP4 takes PCM as it is: copied, not re-encoded.
     copied = Upscaler("bicubic", device="cpu").upscale(src, tmp_path / "up.mp4", progress=False)
     assert "audio:pcm_s16le" in copied.copied_streams and not any("re-encoded" in n for n in copied.notes)
+
+
+def test_aac_into_mpeg_program_stream_is_reencoded_as_mp2(tmp_path: Path) -> None:
+    """MPEG-PS (.mpg) refuses AAC; it was an error ("try .mkv"), it is MPEG-1 Layer II now, as DVD-era players expect."""
+    src = tmp_path / "dub.mkv"
+    with av.open(str(src), "w") as c:
+        video = c.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 32, 16, "yuv420p"
+        sound = c.add_stream("aac", rate=48000)
+        sound.layout = "stereo"
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((16, 32, 3), 20 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            c.mux(video.encode(frame))
+        c.mux(video.encode(None))
+        for i in range(12):
+            samples = av.AudioFrame.from_ndarray(np.full((2, 1024), 0.1, np.float32), format="fltp", layout="stereo")
+            samples.sample_rate, samples.pts = 48000, i * 1024
+            c.mux(sound.encode(samples))
+        c.mux(sound.encode(None))
+    summary = Upscaler("bicubic", device="cpu").upscale(src, tmp_path / "up.mpg", progress=False)
+    assert any("(aac) re-encoded as mp2" in n for n in summary.notes) and summary.frames_out == 10
+    # H.264 from the segments (MP4) is turned into start-code form, which MPEG-PS needs (else it reads as MP3).
+    with av.open(str(tmp_path / "up.mpg")) as c:
+        assert [s.codec_context.name for s in c.streams] == ["h264", "mp2"]
+        assert sum(1 for _ in c.decode(video=0)) == 10

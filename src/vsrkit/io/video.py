@@ -48,7 +48,9 @@ DEFAULT_CODEC = "libx264"
 DEFAULT_DEEP_CODEC = "libx265"
 DEEP_CODEC_SUFFIXES = {".mp4", ".mov", ".mkv"}
 # Audio a container refuses to take as it is gets re-encoded with these (WebM and Ogg take Opus or Vorbis only).
-AUDIO_FALLBACK_CODECS = {".webm": "libopus", ".ogv": "libopus", ".avi": "libmp3lame"}
+# Muxers that take H.264/HEVC only with start codes and do not convert it themselves (MPEG-TS does).
+_START_CODE_FORMATS = ("avi", "mpeg")
+AUDIO_FALLBACK_CODECS = {".webm": "libopus", ".ogv": "libopus", ".avi": "libmp3lame", ".mpg": "mp2", ".mpeg": "mp2"}
 AUDIO_FALLBACK_CODEC = "aac"
 # x264/x265 speed presets, fastest first. veryfast is the default: at 720x576 it encoded about 8 ms a
 # frame here. superfast raises end-to-end throughput (benchmarks/upscale_speed.py alternates the two;
@@ -725,10 +727,10 @@ class VideoOutput:
                     stream = None
             templated = stream is not None
             self._annexb = None
-            if stream is not None and self.container.format.name == "avi" and \
+            if stream is not None and self.container.format.name in _START_CODE_FORMATS and \
                     self.video_from.codec_context.name in ("h264", "hevc"):
-                # AVI takes H.264 with start codes; the segments (MP4) hold it length-prefixed. Made before the
-                # header is written, which then gets the converted parameter sets.
+                # These take H.264/HEVC with start codes; the segments (MP4) hold it length-prefixed. Made before
+                # the header is written, which then gets the converted parameter sets.
                 self._annexb = BitStreamFilterContext(
                     f"{self.video_from.codec_context.name}_mp4toannexb", self.video_from, stream)
             if stream is not None:
