@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from vsrkit.cli.main import main
+from vsrkit.demo import scene, write_sample_video
 from vsrkit.engine.upscaler import Upscaler
 from vsrkit.io.video import VideoInput
 
@@ -471,22 +472,7 @@ def test_audio_a_container_refuses_is_reencoded_in_sync(tmp_path: Path) -> None:
 
 def test_aac_into_mpeg_program_stream_is_reencoded_as_mp2(tmp_path: Path) -> None:
     """MPEG-PS (.mpg) refuses AAC; it was an error ("try .mkv"), it is MPEG-1 Layer II now, as DVD-era players expect."""
-    src = tmp_path / "dub.mkv"
-    with av.open(str(src), "w") as c:
-        video = c.add_stream("libx264", rate=25)
-        video.width, video.height, video.pix_fmt = 32, 16, "yuv420p"
-        sound = c.add_stream("aac", rate=48000)
-        sound.layout = "stereo"
-        for i in range(10):
-            frame = av.VideoFrame.from_ndarray(np.full((16, 32, 3), 20 * i, np.uint8), format="rgb24")
-            frame.pts = i
-            c.mux(video.encode(frame))
-        c.mux(video.encode(None))
-        for i in range(12):
-            samples = av.AudioFrame.from_ndarray(np.full((2, 1024), 0.1, np.float32), format="fltp", layout="stereo")
-            samples.sample_rate, samples.pts = 48000, i * 1024
-            c.mux(sound.encode(samples))
-        c.mux(sound.encode(None))
+    src = write_sample_video(tmp_path / "dub.mkv", scene(32, 16), frames=10, fps=25)  # with AAC sound
     summary = Upscaler("bicubic", device="cpu").upscale(src, tmp_path / "up.mpg", progress=False)
     assert any("(aac) re-encoded as mp2" in n for n in summary.notes) and summary.frames_out == 10
     # H.264 from the segments (MP4) is turned into start-code form, which MPEG-PS needs (else it reads as MP3).
