@@ -232,3 +232,23 @@ def test_a_second_run_over_the_same_output_is_refused_while_the_first_writes(tmp
     first.release()
     assert Upscaler("bicubic", device="cpu").upscale(src, dst, resume=False, progress=False).frames_out == FRAMES
     assert not first.path.exists()
+
+
+def test_interrupted_while_joining_keeps_every_segment_and_the_next_run_only_joins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = _film(tmp_path / "film.mp4")
+    dst = tmp_path / "out.mp4"
+    join = upscaler_module.join_segments
+
+    def interrupted_join(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(upscaler_module, "join_segments", interrupted_join)
+    with pytest.raises(Interrupted) as stop:
+        _upscale(Upscaler("bicubic", device="cpu"), src, dst)
+    assert stop.value.frames_done == FRAMES and not dst.exists()
+    monkeypatch.setattr(upscaler_module, "join_segments", join)
+    summary = _upscale(Upscaler("bicubic", device="cpu"), src, dst)
+    assert (summary.frames_resumed, summary.frames_out) == (FRAMES, FRAMES)
+    assert len(_decoded(dst)[0]) == FRAMES and _audio(dst) == _audio(src)
