@@ -53,7 +53,6 @@ from ..io.resume import (
     SegmentedVideoOutput,
     gather_frames,
     join_segments,
-    segment_formats,
 )
 from ..io.video import VideoInput, VideoOutput, default_codec, is_video_path, not_kept
 from ..layers.resize import imresize
@@ -649,8 +648,7 @@ class Upscaler:
                 sink = BackgroundWriter(SegmentedVideoOutput(
                     # The encoder the output's name chose, not the one a segment's name would.
                     folder, lambda path, fmt: video_output(path, container_format=fmt, codec=header.codec_name),
-                    seconds=checkpoint_seconds,
-                    formats=segment_formats(header.format_name)))
+                    seconds=checkpoint_seconds))
             else:
                 sink = BackgroundWriter(SegmentedFrameOutput(folder, bits=frame_bits, seconds=checkpoint_seconds))
             done_before = folder.frames_in

@@ -2,11 +2,12 @@
 
 Upscaling a film with a recurrent model on a CPU takes days; users of per-frame tools ask for resuming more than
 for anything else (specs/anchors.md, pain point 15), and the fix must not fill the disk with frames. So the video
-is encoded in segments, each a small file of its own next to the output, with the final encoder settings: they
-take the space the output will take, no more. A manifest lists the finished segments and the settings they were
-made with. At the end the segments' packets are copied, not re-encoded, into the output, around the input's
-audio, subtitles and the rest (:func:`join_segments`); then the folder is removed. A run that finds a folder for
-its output with the same settings continues after its last segment.
+is encoded in segments, small files of their own in a hidden folder next to the output, with the final encoder
+settings: they take the space the output will take, no more. A manifest lists the finished segments and the
+settings they were made with. At the end the segments' packets are copied, not re-encoded, into the output, around
+the input's audio, subtitles and the rest (:func:`join_segments`); then the folder is removed. A run that finds a
+folder for its output with the same settings continues after its last segment. A frame-folder output is kept the
+same way, as folders of PNG frames (:class:`SegmentedFrameOutput`).
 """
 
 from __future__ import annotations
@@ -42,15 +43,11 @@ MANIFEST_VERSION = 1
 MIN_SEGMENT_FRAMES = 32
 
 
-def segment_formats(output_format: str) -> tuple[str, ...]:
-    """Containers to try for the segments of an output in ``output_format`` (an FFmpeg muxer name), in order.
-
-    MP4 keeps decoding timestamps as encoded (Matroska stores none, MPEG-TS shifts them when they start below zero,
-    NUT drops the first ones of reordered H.264, AVI counts frames), and NUT takes the encoders MP4 refuses (FFV1,
-    WMV, ...). (``output_format`` is for containers that would need others; none does so far.)
-    """
-    del output_format
-    return ("mp4", "nut")
+# Containers tried for video segments, whatever the output's, in order. MP4 keeps decoding timestamps as encoded
+# (Matroska stores none, MPEG-TS shifts them when they start below zero, NUT drops the first ones of reordered
+# H.264, AVI counts frames); NUT takes the encoders MP4 refuses (FFV1, WMV, ...). Where the output needs H.264 in
+# another form (AVI, MPEG-PS), VideoOutput converts it at the joint.
+SEGMENT_FORMATS = ("mp4", "nut")
 
 
 @dataclass(frozen=True)
@@ -175,16 +172,14 @@ class ResumeFolder:
 class SegmentedVideoOutput:
     """A video-only :class:`~vsrkit.io.video.VideoOutput` split into segments of about ``seconds`` of work each.
 
-    ``make(path, container_format)`` opens one segment, in the first of ``formats`` that takes the encoder. The writer closes a segment only between input frames
+    ``make(path, container_format)`` opens one segment, in the first of :data:`SEGMENT_FORMATS` that takes the
+    encoder. The writer closes a segment only between input frames
     (:meth:`end_input_frame`), so that a resumed run starts on an input frame. :meth:`abort` drops the segment in
     progress and keeps the finished ones.
     """
 
-    def __init__(
-        self, folder: ResumeFolder, make: Callable[[Path, str], VideoOutput], *, seconds: float, formats: tuple[str, ...]
-    ) -> None:
+    def __init__(self, folder: ResumeFolder, make: Callable[[Path, str], VideoOutput], *, seconds: float) -> None:
         self.folder = folder
-        self.formats = formats
         self._make = make
         self.seconds = seconds
         self._frames_out = folder.frames_out
@@ -199,7 +194,7 @@ class SegmentedVideoOutput:
         self.full_range = self._current.full_range
 
     def _open(self) -> None:
-        formats = [self.folder.segment_format] if self.folder.segment_format else list(self.formats)
+        formats = [self.folder.segment_format] if self.folder.segment_format else list(SEGMENT_FORMATS)
         for i, fmt in enumerate(formats):
             self.folder.segment_format = fmt
             try:
