@@ -252,3 +252,31 @@ def test_interrupted_while_joining_keeps_every_segment_and_the_next_run_only_joi
     summary = _upscale(Upscaler("bicubic", device="cpu"), src, dst)
     assert (summary.frames_resumed, summary.frames_out) == (FRAMES, FRAMES)
     assert len(_decoded(dst)[0]) == FRAMES and _audio(dst) == _audio(src)
+
+
+def test_cli_refuses_a_kept_run_with_other_settings_in_one_line_and_no_resume_starts_over(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    src = _film(tmp_path / "film.mp4")
+    dst = tmp_path / "out.mp4"
+    with pytest.raises(Interrupted):
+        _upscale(_StopsAfter(40), src, dst)  # CRF 0: the CLI's default is 18
+
+    def cli(*extra: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["vsrkit", "upscale", str(src), str(dst), "--model", "bicubic", "--codec",
+                                          "libx264", *extra])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    code, _, err = cli()
+    assert code == 2 and err.count("\n") == 1 and "other settings (crf)" in err and "--no-resume" in err
+    assert not dst.exists()
+    code, out, err = cli("--no-resume")
+    assert code == 0 and "wrote" in out and "resumed" not in out
+    code, out, _ = cli("--crf", "0")  # the output exists now; nothing kept: a fresh run
+    assert code == 0 and "resumed" not in out
