@@ -59,7 +59,6 @@ from ..layers.resize import imresize
 from ..models import create_model, list_models
 from ..models.base import StreamingVSRModel, VSRModel
 from .device import PRECISION_DTYPES, resolve_device, slow_precision_warning
-from .scene_cuts import split_shots
 from .self_ensemble import check_views, with_self_ensemble
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
@@ -257,8 +256,6 @@ class Upscaler:
             per side (default: the model's ``chunk_warmup``).
         self_ensemble: average the model over 1, 2, 4 or 8 flipped/transposed views of the input
             (:mod:`vsrkit.engine.self_ensemble`); costs that many times the model's time.
-        scene_cuts: run each shot as a clip of its own (:mod:`vsrkit.engine.scene_cuts`), so that no state or
-            chunk context crosses a cut.
     """
 
     def __init__(
@@ -273,7 +270,6 @@ class Upscaler:
         chunk: int = DEFAULT_CHUNK,
         warmup: int | None = None,
         self_ensemble: int = 1,
-        scene_cuts: bool = True,
     ) -> None:
         if tile < 0 or tile_overlap < 0:
             raise VsrkitError(f"--tile and --tile-overlap must be >= 0, got {tile} and {tile_overlap}")
@@ -293,7 +289,6 @@ class Upscaler:
             self.model = copy.deepcopy(self.model).to(self.dtype)
         self.model = with_self_ensemble(self.model, self_ensemble)
         self.self_ensemble = self_ensemble
-        self.scene_cuts = scene_cuts
         self.name = getattr(self.model, "preset_name", model.arch)
         if self.device.type == "cpu":
             # oneDNN convolutions are faster on NHWC: one 48->48 conv at 180x144 ran 1.5x faster
@@ -421,11 +416,10 @@ class Upscaler:
         """Model outputs ``(temporal_scale, C, sH, sW)`` with their LR frames ``(temporal_scale, 3, H, W)``."""
         self._tiles_for = None
         source = (f.to(self.device, torch.float32) for f in frames)
-        for shot in split_shots(source) if self.scene_cuts else [source]:
-            if isinstance(self.model, StreamingVSRModel):
-                yield from self._stream_steps(shot)
-            else:
-                yield from self._stream_chunks(shot)
+        if isinstance(self.model, StreamingVSRModel):
+            yield from self._stream_steps(source)
+        else:
+            yield from self._stream_chunks(source)
 
     def _stream_steps(self, source: Iterator[Tensor]) -> Iterator[tuple[Tensor, Tensor]]:
         r = self.model.radius  # type: ignore[attr-defined]
@@ -527,8 +521,7 @@ class Upscaler:
         return {
             "input": str(src.resolve()), "input_stamp": stamp, "model": self.name, "model_digest": digest.hexdigest(),
             "precision": self.precision, "device": self.device.type, "tile": [self.tile, self.tile_overlap],
-            "chunk": [self.chunk, self.warmup], "self_ensemble": self.self_ensemble, "scene_cuts": self.scene_cuts,
-            "vsrkit": __version__,
+            "chunk": [self.chunk, self.warmup], "self_ensemble": self.self_ensemble, "vsrkit": __version__,
             **options,
         }
 
