@@ -1,13 +1,13 @@
 """What resuming an interrupted `vsrkit upscale` costs in quality, for each warm-up length.
 
-    python benchmarks/resume_quality.py [--model default] [--clip train_clips/tennis] [--frames 48]
-        [--crop 64] [--stop-after 20] [--warmups 0 4 8 16 32]
+    python benchmarks/resume_quality.py [--model default] [--clip train_clips/bedroom] [--frames 72]
+        [--crop 64] [--stop-after 70] [--warmups 0 4 8 16 32]
 
 A resumed run cannot have the recurrent state the interrupted run had at the point it stopped; it feeds the
 model ``RESUME_WARMUP`` frames before the first one it writes (vsrkit.engine.upscaler). This makes a short LR
 video from a clip with ground truth (``bi``, a centre LR crop of ``--crop`` pixels, written losslessly), upscales
-it whole, then interrupts a run after ``--stop-after`` frames and resumes it with each warm-up, writing losslessly
-(x264 CRF 0). It prints, over the resumed frames, the Y-PSNR against the ground truth of both runs, their
+it whole, then interrupts a run after ``--stop-after`` frames (it keeps the segments finished by then, 32 frames
+each here) and resumes it with each warm-up, writing losslessly (x264 CRF 0). It prints, over the resumed frames, the Y-PSNR against the ground truth of both runs, their
 difference, and the largest luma difference between them. The clip is not Vid4 (a test set).
 """
 
@@ -71,10 +71,10 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="default")
-    parser.add_argument("--clip", default="train_clips/tennis", help="a folder of HR frames under the shared data")
-    parser.add_argument("--frames", type=int, default=48)
+    parser.add_argument("--clip", default="train_clips/bedroom", help="a folder of HR frames under the shared data")
+    parser.add_argument("--frames", type=int, default=72)
     parser.add_argument("--crop", type=int, default=64, help="LR crop size (centre)")
-    parser.add_argument("--stop-after", type=int, default=20)
+    parser.add_argument("--stop-after", type=int, default=70)
     parser.add_argument("--warmups", type=int, nargs="+", default=[0, 4, 8, 16, 32])
     args = parser.parse_args()
 
@@ -92,22 +92,26 @@ def main() -> None:
 
         whole = tmp / "whole.mkv"
         Upscaler(args.model, device="cpu", precision="fp32").upscale(src, whole, progress=False, codec="libx264", crf=0)
-        reference = _luma(whole)[args.stop_after :]
-        truth = gt[args.stop_after :]
-        print(f"{args.model}, {args.clip}: {len(lr)} frames of {args.crop}x{args.crop} LR, interrupted after "
-              f"{args.stop_after}; over the {len(truth)} resumed frames")
-        print(f"uninterrupted: Y-PSNR {_psnr(reference, truth):.4f} dB against the ground truth")
+        whole_luma = _luma(whole)
         for warmup in args.warmups:
             upscaler_module.RESUME_WARMUP = warmup
             resumed = tmp / f"resumed_{warmup}.mkv"
+            kept = 0
             try:
                 _StopsAfter(args.model, args.stop_after).upscale(src, resumed, progress=False, codec="libx264", crf=0,
                                                                   checkpoint_seconds=0)
-            except Interrupted:
-                pass
+            except Interrupted as stop:
+                kept = stop.frames_done  # whole segments only (vsrkit.io.resume.MIN_SEGMENT_FRAMES)
+            if not kept:
+                raise SystemExit(f"nothing was kept after {args.stop_after} frames: stop later")
             Upscaler(args.model, device="cpu", precision="fp32").upscale(src, resumed, progress=False, codec="libx264",
                                                                          crf=0, checkpoint_seconds=0)
-            got = _luma(resumed)[args.stop_after :]
+            if warmup == args.warmups[0]:
+                reference, truth = whole_luma[kept:], gt[kept:]
+                print(f"{args.model}, {args.clip}: {len(lr)} frames of {args.crop}x{args.crop} LR, interrupted after "
+                      f"{args.stop_after}, {kept} kept; over the {len(truth)} resumed frames")
+                print(f"uninterrupted: Y-PSNR {_psnr(reference, truth):.4f} dB against the ground truth")
+            got = _luma(resumed)[kept:]
             first = np.abs(got[0] - reference[0]).max()
             print(f"warm-up {warmup:>3}: Y-PSNR {_psnr(got, truth):.4f} dB ({_psnr(got, truth) - _psnr(reference, truth):+.4f}), "
                   f"largest luma difference {np.abs(got - reference).max():.0f}/255 (first resumed frame {first:.0f}/255)")

@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         resume: Annotated[
             bool,
             typer.Option("--resume/--no-resume",
-                         help="Continue a run over the same output that was interrupted (video output; the default), "
+                         help="Continue a run over the same output that was interrupted (the default), "
                               "or discard what it kept and start over."),
         ] = True,
         fps: Annotated[float, typer.Option(help="Frame rate for frame-folder input.")] = 25.0,

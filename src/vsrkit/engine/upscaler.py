@@ -74,15 +74,16 @@ BF16_COST_DB: dict[str, float] = {"rlsp": 0.005, "rlsp-bi": 0.0004}
 BF16_MAX_COST_DB = 0.02
 MIN_INPUT_SIZE = 8
 DEFAULT_CHUNK = 16
-# A video output is written in segments of about this much work each (see vsrkit.io.resume): what an
-# interruption can lose, against a keyframe per segment (`default` on 2 AVX2 cores, 84 frames a segment: output
-# 1.9 % larger than in one piece).
+# The output is written in segments of about this much work each (see vsrkit.io.resume): what an
+# interruption can lose, against a keyframe per segment (`default` makes about 84 frames a minute on 2 AVX2 cores;
+# with 75-frame segments the output was 2.6 % larger than in one piece: `python benchmarks/resume_join.py --model
+# default-fast --frames 600 --segment-seconds 12`).
 CHECKPOINT_SECONDS = 60.0
 # Input frames a resumed run feeds the model before the first one it writes (bidirectional models: from the chunk
 # boundary at or before that), so that recurrent state and chunk context are built up again. Measured with
-# `python benchmarks/resume_quality.py --clip train_clips/bedroom` (64x64 LR, interrupted after 37 or 50 frames):
-# 16 frames put the resumed frames within 0.0002 dB of an uninterrupted run, largest difference 1/255, for
-# `default` and `default-causal`; with none, -0.009 and -0.040 dB, up to 8/255 and 21/255.
+# `python benchmarks/resume_quality.py` (bedroom, 64x64 LR, resumed after 64 of 72 and 32 of 64 frames): 16 frames
+# put the resumed frames within 0.0004 dB of an uninterrupted run, largest difference 1/255, for `default` and
+# `default-causal`; with none, down to -0.027 and -0.090 dB, up to 13/255 and 32/255.
 RESUME_WARMUP = 16
 
 
@@ -505,16 +506,17 @@ class Upscaler:
         return torch.cat(list(self.stream(lr.unbind(0))))
 
     # ------------------------------------------------------------------ files
-    def _resume_settings(self, src: Path, **options: Any) -> dict[str, Any]:
-        """What decides a video output's pictures and encoding: a run resumes only a kept run with the same."""
+    def _resume_settings(self, src: Path, frame_files: list[Path] | None, **options: Any) -> dict[str, Any]:
+        """What decides the output's pictures and encoding: a run resumes only a kept run with the same.
+        ``frame_files``: the input folder's frames (None for a video file)."""
         digest = hashlib.sha256()
         for name, tensor in sorted(self.model.state_dict().items()):
             digest.update(name.encode())
             digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
         digest.update(json.dumps(getattr(self.model, "hparams", None), sort_keys=True, default=str).encode())
-        if src.is_dir():
-            files = list_frames(src)
-            stamp = [len(files), sum(f.stat().st_size for f in files), max(f.stat().st_mtime_ns for f in files)]
+        if frame_files is not None:
+            stats = [f.stat() for f in frame_files]
+            stamp = [len(stats), sum(s.st_size for s in stats), max(s.st_mtime_ns for s in stats)]
         else:
             stat = src.stat()
             stamp = [stat.st_size, stat.st_mtime_ns]
@@ -558,10 +560,10 @@ class Upscaler:
         upscale that part only, as a file of its own that starts at 0 (a preview before a long run).
 
         The output is written in segments of about ``checkpoint_seconds`` of work (encoded video, or PNG frames),
-        kept in a hidden folder beside ``output`` (:mod:`vsrkit.io.resume`) and joined at the end. Interrupted (Ctrl-C, SIGTERM; raises
-        :class:`Interrupted`) or stopped by a write error, a run keeps the finished segments, and the next run
-        over the same ``output`` with the same settings continues after them (``resume``; False starts over),
-        feeding the model :data:`RESUME_WARMUP` frames before the first it writes.
+        kept in a hidden folder beside ``output`` (:mod:`vsrkit.io.resume`) and joined at the end. Interrupted
+        (Ctrl-C, SIGTERM; raises :class:`Interrupted`) or stopped by a write error, a run keeps the finished
+        segments, and the next run over the same ``output`` with the same settings continues after them
+        (``resume``; False starts over), feeding the model :data:`RESUME_WARMUP` frames before the first it writes.
         """
         src, dst = Path(input), Path(output)
         out_is_video = _check_paths(src, dst)
@@ -577,6 +579,7 @@ class Upscaler:
         sink: BackgroundWriter | None = None
         folder: ResumeFolder | None = None
         total: int | None = None
+        paths: list[Path] | None = None
         try:
             if src.is_dir():
                 paths = list_frames(src)
@@ -637,7 +640,7 @@ class Upscaler:
 
             encoding = {"codec": codec, "crf": crf, "preset": preset} if out_is_video else {"bits": frame_bits}
             kept_run = ResumeFolder(dst, self._resume_settings(
-                src, **encoding, size=(ow, oh), deinterlace=deinterlace, start=start, duration=duration, fps=fps))
+                src, paths, **encoding, size=(ow, oh), deinterlace=deinterlace, start=start, duration=duration, fps=fps))
             kept_run.open(resume=resume)  # raises, touching nothing, if it was made with other settings
             folder = kept_run
             if out_is_video:
@@ -664,7 +667,6 @@ class Upscaler:
                         timing.append((pts, dur))
                         yield frame
 
-            count_in = count_out = 0
             position = skip  # input frames the model has been given
             # Y-only model into 8-bit 4:2:0 video: planes straight from the model's luma and the LR
             # chroma, with no RGB frame at output size and no RGB-to-YUV conversion of it.
@@ -689,17 +691,13 @@ class Upscaler:
                             sink.write_yuv420(planes[j], pts * k + j * dur, dur)
                         else:
                             sink.write(out[j], pts * k + j * dur, dur)
-                        count_out += 1
-                    count_in += 1
                     sink.end_input_frame(position)
                     advance()
             lost: list[str] = []
-            encoder: str | None = None
+            encoder = sink.codec_name if out_is_video else None
             reencoded: list[tuple[str, str]] = []
             if video_in is not None:
                 video_in.close()
-            if out_is_video:
-                encoder = sink.codec_name
             sink.close()
             sink = None
             if out_is_video:
@@ -715,7 +713,6 @@ class Upscaler:
             else:
                 tmp.mkdir()
                 gather_frames(folder, tmp)
-            count_out = folder.frames_out
             if not out_is_video and dst.is_dir():
                 dst.rmdir()  # checked empty up front
             tmp.replace(dst)
@@ -729,20 +726,20 @@ class Upscaler:
                     opened.close()
             if tmp is not None:
                 _remove(tmp)
-            # Finished segments survive anything but an input that cannot be read to its end (a later run could
-            # not finish it either): Ctrl-C, a full disk, a bad option given to the next run, a crash.
-            kept = folder is not None and bool(folder.segments) and not isinstance(exc, InputError)
-            if folder is not None and not kept:
-                folder.discard()
-            elif folder is not None:
-                folder.release()
-            if folder is not None and isinstance(exc, KeyboardInterrupt):
-                raise Interrupted(dst, folder.path if kept else None, folder.frames_in, total) from None
-            if folder is not None and kept:
+            if folder is not None:
+                # Finished segments survive anything but an input that cannot be read to its end (a later run
+                # could not finish it either): Ctrl-C, a full disk, a bad option given to the next run, a crash.
+                kept = bool(folder.segments) and not isinstance(exc, InputError)
+                if kept:
+                    folder.release()
+                else:
+                    folder.discard()
+                if isinstance(exc, KeyboardInterrupt):
+                    raise Interrupted(dst, folder.path if kept else None, folder.frames_in, total) from None
                 where = f"{folder.frames_in} input frames are kept in {folder.path}: run again to continue"
-                if isinstance(exc, VsrkitError):
+                if kept and isinstance(exc, VsrkitError):
                     raise VsrkitError(f"{exc}; {where}") from None
-                if isinstance(exc, OSError):
+                if kept and isinstance(exc, OSError):
                     raise VsrkitError(f"{dst}: writing failed ({exc.strerror or exc}); {where}") from exc
             raise
         seconds = time.perf_counter() - started
@@ -792,7 +789,7 @@ class Upscaler:
         if done_before:
             notes.append(f"resumed after input frame {done_before} (kept from an interrupted run)")
         return UpscaleSummary(
-            input=src, output=dst, frames_in=done_before + count_in, frames_out=count_out,
+            input=src, output=dst, frames_in=position, frames_out=folder.frames_out,
             frames_resumed=done_before, size_in=(h, w),
             size_out=(oh, ow), seconds=seconds, model=self.name, precision=self.precision,
             device=str(self.device), copied_streams=copied, notes=tuple(notes), warnings=tuple(warnings),

@@ -18,9 +18,8 @@ _STOP = object()
 
 
 class BackgroundWriter:
-    """Wraps a sink (``write``, ``write_yuv420``, ``copy_packet``, ``end_input_frame``, ``close``, ``abort``); its other
-    attributes pass
-    through (read results such as ``lost`` after :meth:`close`)."""
+    """Wraps a sink (``write``, ``write_yuv420``, ``copy_packet``, ``end_input_frame``, ``close``, ``abort``); its
+    other attributes pass through (read results such as ``lost`` after :meth:`close`)."""
 
     def __init__(self, sink: Any, *, max_pending: int = 4) -> None:
         self._sink = sink

@@ -169,13 +169,21 @@ class ResumeFolder:
         remove_stale(self.path)
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file or a folder's entries to the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class SegmentedVideoOutput:
     """A video-only :class:`~vsrkit.io.video.VideoOutput` split into segments of about ``seconds`` of work each.
 
     ``make(path, container_format)`` opens one segment, in the first of :data:`SEGMENT_FORMATS` that takes the
-    encoder. The writer closes a segment only between input frames
-    (:meth:`end_input_frame`), so that a resumed run starts on an input frame. :meth:`abort` drops the segment in
-    progress and keeps the finished ones.
+    encoder. The writer closes a segment only between input frames (:meth:`end_input_frame`), so that a resumed
+    run starts on an input frame. :meth:`abort` drops the segment in progress and keeps the finished ones.
     """
 
     def __init__(self, folder: ResumeFolder, make: Callable[[Path, str], VideoOutput], *, seconds: float) -> None:
@@ -234,19 +242,14 @@ class SegmentedVideoOutput:
         path = self.folder.next_segment_path()
         self._current.close()
         self._current = None
-        with open(path, "rb+") as f:
-            os.fsync(f.fileno())  # on disk before the manifest says it is
+        _fsync(path)  # on disk before the manifest says it is
         self.folder.add(Segment(path.name, frames_in, self._frames_out, self._first_pts))
 
     def close(self) -> None:
-        """Close the segment in progress (after the last :meth:`end_input_frame`)."""
-        if self._current is not None:
-            if self._current.frames:
-                self._close_segment(self._frames_in)
-            else:
-                self._current.abort()
-                remove_stale(self.folder.next_segment_path())
-                self._current = None
+        """Close the segment in progress (after the last :meth:`end_input_frame`); an empty one is dropped."""
+        if self._current is not None and self._current.frames:
+            self._close_segment(self._frames_in)
+        self.abort()
 
     def abort(self) -> None:
         if self._current is not None:
@@ -290,11 +293,7 @@ class SegmentedFrameOutput:
     def _close_segment(self) -> None:
         assert self._current is not None
         for path in [*self._written, self._current]:  # on disk before the manifest says they are
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync(path)
         self.folder.add(Segment(self._current.name, self._frames_in, self._frames_out, 0))
         self._current, self._written = None, []
 

@@ -464,8 +464,8 @@ class BidirectionalRLSP(VSRModel):
         after t)`` per step. ``direction`` (+1, or -1 for the backward cell) is the way time runs where the
         order does not say: past a single frame, and at the order's last frame. The order may turn round
         (a pre-roll: ``2, 1, 0, 1, 2, ...``); each window then holds the frames the cell came from and
-        goes to, and with ``preroll`` a window reaching past the clip's end reads it mirrored. A cold start (``state`` None) replicates its first frame as the frame before it, as at a
-        clip's end. ``flows`` begin at frame ``flows_from``; ``backward``: the backward run, whose guide a
+        goes to, and with ``preroll`` a window reaching past the clip's end reads it mirrored. A cold start
+        (``state`` None) replicates its first frame as the frame before it, as at a clip's end. ``flows`` begin at frame ``flows_from``; ``backward``: the backward run, whose guide a
         guided forward cell reads at each frame."""
         t_len = lr.shape[1]
         cold = state is None
@@ -520,13 +520,13 @@ class BidirectionalRLSP(VSRModel):
         # forward run is fused frame by frame as it goes, so only one direction's outputs (and
         # features, with a fusion net) are ever held.
         backward = self._backward_run(lr, flows, first, stop, keep_features=fusion_out is not None)
-        backward_preroll = self._preroll_frames(t_len, first)
-        # A cold forward start (carry None: first is 0) has seen its pre-roll as well.
-        seen_before = self._preroll_frames(t_len, first) if carry is None else carry.frames_seen
+        preroll = self._preroll_frames(t_len, first)
+        # A cold forward start (carry None: first is 0) has seen its pre-roll, as the backward cell has its own.
+        seen_before = preroll if carry is None else carry.frames_seen
         results = []
         for t, y_f, x_f, state in self._forward_steps(lr, flows, first, stop, carry, backward):
             y_b, x_b, _ = backward.pop(t)
-            w = self._forward_weight(seen_before + t - first + 1, t_len - t + backward_preroll)
+            w = self._forward_weight(seen_before + t - first + 1, t_len - t + preroll)
             # With w = 0.5 this is bit for bit (y_f + y_b) / 2: halving is exact in binary floats.
             y = w * y_f + (1 - w) * y_b
             if fusion_out is not None:
