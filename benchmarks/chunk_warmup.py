@@ -68,7 +68,7 @@ def main() -> None:
             upscaler = Upscaler(model, device="cpu", precision="fp32", chunk=args.chunk, warmup=warmup)
             t0 = time.perf_counter()
             # The model's outputs as the Upscaler's chunks produce them, before it adds chroma (Y models).
-            chunked = torch.cat([out for out, _ in upscaler._outputs(iter(lr))]).clamp(0, 1)
+            chunked = torch.cat([out for _, out, _ in upscaler._outputs(iter(lr))]).clamp(0, 1)
             per_frame = (time.perf_counter() - t0) / lr.shape[0]
             psnr = float(protocol.score(chunked, target)["psnr"])
             diff = float((chunked - whole).abs().max()) * 255

@@ -37,8 +37,8 @@ class _StopsAfter(Upscaler):
         super().__init__(model, device="cpu", precision="fp32")
         self.stop = stop
 
-    def _outputs(self, frames):  # type: ignore[override]
-        for i, out in enumerate(super()._outputs(frames)):
+    def _outputs(self, frames, **kwargs):  # type: ignore[no-untyped-def, override]
+        for i, out in enumerate(super()._outputs(frames, **kwargs)):
             if i == self.stop:
                 raise KeyboardInterrupt
             yield out

@@ -53,7 +53,7 @@ def test_upscaler_streams_the_ensemble_with_one_state_per_view() -> None:
     lr = torch.rand(5, 3, 12, 16)
     up = Upscaler(model, device="cpu", precision="fp32", self_ensemble=4)
     assert up.name == "rlsp-7-48 x4 self-ensemble"
-    streamed = torch.cat([out for out, _ in up._outputs(iter(lr))])
+    streamed = torch.cat([out for _, out, _ in up._outputs(iter(lr))])
     with torch.no_grad():
         whole = with_self_ensemble(model, 4)(lr[None])[0]
     torch.testing.assert_close(streamed, whole, rtol=0, atol=1e-5)

@@ -58,8 +58,8 @@ class _StopsAfter(Upscaler):
         super().__init__("bicubic", device="cpu")
         self.frames, self.error = frames, error
 
-    def _outputs(self, frames):  # type: ignore[override]
-        for i, out in enumerate(super()._outputs(frames)):
+    def _outputs(self, frames, **kwargs):  # type: ignore[no-untyped-def, override]
+        for i, out in enumerate(super()._outputs(frames, **kwargs)):
             if i == self.frames:
                 raise self.error
             yield out
@@ -154,13 +154,17 @@ def test_resumed_run_feeds_the_model_a_warm_up_before_the_kept_part(tmp_path: Pa
     src = _film(tmp_path / "film.mp4")
     seen: list[int] = []
 
+    def counted(frames: Iterator[Tensor]) -> Iterator[Tensor]:
+        for frame in frames:
+            seen.append(1)
+            yield frame
+
     class Counting(Upscaler):
-        def _outputs(self, frames):  # type: ignore[override]
-            def counted(frames: Iterator[Tensor]) -> Iterator[Tensor]:
-                for frame in frames:
-                    seen.append(1)
-                    yield frame
-            yield from super()._outputs(counted(frames))
+        def _stream_steps(self, source):  # type: ignore[no-untyped-def, override]
+            return super()._stream_steps(counted(source))
+
+        def _stream_chunks(self, source):  # type: ignore[no-untyped-def, override]
+            return super()._stream_chunks(counted(source))
 
     with pytest.raises(Interrupted):
         _upscale(_StopsAfter(40), src, tmp_path / "out.mkv")

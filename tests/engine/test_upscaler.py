@@ -17,6 +17,7 @@ from torch import Tensor, nn
 from vsrkit import create_model
 from vsrkit.color import rgb_to_y
 from vsrkit.demo import combed, flat, scene, write_sample_video
+from vsrkit.engine.scene_cuts import NEIGHBOURS
 from vsrkit.engine.upscaler import Upscaler, choose_precision, cpu_has_native_bf16, make_tiles
 from vsrkit.io.video import VideoInput
 from vsrkit.models.base import StreamingVSRModel, VSRModel
@@ -91,16 +92,19 @@ def test_recurrent_stream_equals_whole_clip_and_y_is_kept() -> None:
     torch.testing.assert_close(y_out[inside], y.clamp(0, 1)[inside], atol=2e-3, rtol=0)
 
 
-def test_streaming_pulls_frames_lazily() -> None:
+@pytest.mark.parametrize("scene_cuts", [False, True])
+def test_streaming_pulls_frames_lazily(scene_cuts: bool) -> None:
     model = create_model("rlsp-7-48", pretrained=False, filters=8).eval()
-    up = Upscaler(model, device="cpu", precision="fp32")
+    up = Upscaler(model, device="cpu", precision="fp32", scene_cuts=scene_cuts)
     log: list[int] = []
     frames = [torch.rand(3, 8, 8) for _ in range(10)]
     it = up.stream(_counting(frames, log))
+    # Frame 0 and its one look-ahead frame, and the frames after it the cut test looks at.
+    ahead = 1 + (NEIGHBOURS if scene_cuts else 0)
     next(it)
-    assert len(log) == 2  # frame 0 and its one look-ahead frame
+    assert len(log) == 1 + ahead
     next(it)
-    assert len(log) == 3
+    assert len(log) == 2 + ahead
 
 
 @pytest.mark.parametrize("chunk", [1, 3, 4])
@@ -116,13 +120,14 @@ def test_bidirectional_chunks_equal_whole_clip(chunk: int) -> None:
     assert (cut - whole).abs().max() > 1e-3
 
 
-def test_bidirectional_holds_at_most_chunk_plus_warmup() -> None:
+@pytest.mark.parametrize("scene_cuts", [False, True])
+def test_bidirectional_holds_at_most_chunk_plus_warmup(scene_cuts: bool) -> None:
     model = TemporalBlur(depth=2).eval()
-    up = Upscaler(model, device="cpu", precision="fp32", chunk=4)
+    up = Upscaler(model, device="cpu", precision="fp32", chunk=4, scene_cuts=scene_cuts)
     log: list[int] = []
     it = up.stream(_counting([torch.rand(3, 6, 6) for _ in range(30)], log))
     next(it)
-    assert len(log) == 4 + 2
+    assert len(log) == 4 + 2 + (NEIGHBOURS if scene_cuts else 0)
 
 
 def test_space_time_model_gives_temporal_scale_frames_per_input() -> None:
@@ -372,7 +377,7 @@ def test_carried_chunks_equal_whole_clip(views: int, backward_view: str, horizon
     with torch.no_grad():
         whole = with_self_ensemble(model, views)(clip[None])[0]
     up = Upscaler(model, device="cpu", precision="fp32", chunk=3, warmup=9, self_ensemble=views)
-    chunked = torch.cat([out for out, _ in up._outputs(iter(clip))])
+    chunked = torch.cat([out for _, out, _ in up._outputs(iter(clip))])
     torch.testing.assert_close(chunked, whole, atol=2e-5, rtol=0)
 
 
@@ -455,7 +460,7 @@ def test_output_size_resizes_the_model_output_before_the_chroma_is_added(tmp_pat
     assert full.size_out == (80, 96) and half.size_out == (40, 48)
     lr = torch.stack([torch.from_numpy(read_image(src / f"{i}.png")).permute(2, 0, 1) for i in range(3)])
     with torch.inference_mode():
-        y = torch.cat([o for o, _ in upscaler._outputs(lr.unbind(0))])
+        y = torch.cat([o for _, o, _ in upscaler._outputs(lr.unbind(0))])
         expected = upscaler._compose(imresize(y, size=(40, 48)), lr)
     got = torch.stack([torch.from_numpy(read_image(p)).permute(2, 0, 1) for p in sorted((tmp_path / "half").iterdir())])
     assert got.shape == expected.shape

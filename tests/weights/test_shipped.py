@@ -76,7 +76,7 @@ def test_default_in_upscaler_chunks_stays_close_to_a_whole_clip_run(shared) -> N
 
     def chunked(warmup: int | None) -> torch.Tensor:
         up = Upscaler(model, device="cpu", precision="fp32", chunk=8, warmup=warmup)
-        return torch.cat([out for out, _ in up._outputs(iter(lr))]).clamp(0, 1)
+        return torch.cat([out for _, out, _ in up._outputs(iter(lr))]).clamp(0, 1)
 
     def psnr(out: torch.Tensor) -> float:
         return float(protocol.score(out, target)["psnr"])

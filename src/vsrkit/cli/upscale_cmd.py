@@ -64,6 +64,11 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Start here (seconds or [HH:]MM:SS): with --duration, a preview of a part.")
         ] = None,
         duration: Annotated[str | None, typer.Option(help="Upscale this long only (seconds or [HH:]MM:SS).")] = None,
+        scene_cuts: Annotated[
+            bool,
+            typer.Option("--scene-cuts/--no-scene-cuts",
+                         help="Run each shot as a clip of its own, so no model state crosses a cut (the default)."),
+        ] = True,
         resume: Annotated[
             bool,
             typer.Option("--resume/--no-resume",
@@ -81,7 +86,7 @@ def register(app: typer.Typer) -> None:
         _interrupt_on_sigterm()
         upscaler = Upscaler(
             model, weights=weights, device=device, precision=precision, tile=tile, tile_overlap=tile_overlap,
-            chunk=chunk, warmup=warmup, self_ensemble=self_ensemble,
+            chunk=chunk, warmup=warmup, self_ensemble=self_ensemble, scene_cuts=scene_cuts,
         )
         if upscaler.precision_warning:
             # Said before the run too: it is the reason a long run is slow.

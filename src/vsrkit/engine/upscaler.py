@@ -25,6 +25,7 @@ import contextlib
 import copy
 import dataclasses
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -59,6 +60,7 @@ from ..layers.resize import imresize
 from ..models import create_model, list_models
 from ..models.base import StreamingVSRModel, VSRModel
 from .device import PRECISION_DTYPES, resolve_device, slow_precision_warning
+from .scene_cuts import split_shots
 from .self_ensemble import check_views, with_self_ensemble
 
 Precision = Literal["auto", "fp32", "bf16", "fp16"]
@@ -257,6 +259,8 @@ class Upscaler:
             per side (default: the model's ``chunk_warmup``).
         self_ensemble: average the model over 1, 2, 4 or 8 flipped/transposed views of the input
             (:mod:`vsrkit.engine.self_ensemble`); costs that many times the model's time.
+        scene_cuts: run each shot as a clip of its own (:mod:`vsrkit.engine.scene_cuts`), so that no state or
+            chunk context crosses a cut.
     """
 
     def __init__(
@@ -271,6 +275,7 @@ class Upscaler:
         chunk: int = DEFAULT_CHUNK,
         warmup: int | None = None,
         self_ensemble: int = 1,
+        scene_cuts: bool = True,
     ) -> None:
         if tile < 0 or tile_overlap < 0:
             raise VsrkitError(f"--tile and --tile-overlap must be >= 0, got {tile} and {tile_overlap}")
@@ -290,6 +295,8 @@ class Upscaler:
             self.model = copy.deepcopy(self.model).to(self.dtype)
         self.model = with_self_ensemble(self.model, self_ensemble)
         self.self_ensemble = self_ensemble
+        self.scene_cuts = scene_cuts
+        self.shots = 0  # in the last stream
         self.name = getattr(self.model, "preset_name", model.arch)
         if self.device.type == "cpu":
             # oneDNN convolutions are faster on NHWC: one 48->48 conv at 180x144 ran 1.5x faster
@@ -407,20 +414,36 @@ class Upscaler:
         Frames are pulled lazily: at most ``2 * radius + 1`` (streaming models) or
         ``chunk + 2 * warmup`` (bidirectional models) LR frames are held at a time.
         """
-        for out, lr in self._outputs(frames):
+        for _, out, lr in self._outputs(frames):
             if size is not None and tuple(out.shape[-2:]) != tuple(size):
                 out = imresize(out, size=tuple(size))
             yield self._compose(out, lr)
 
     @torch.inference_mode()
-    def _outputs(self, frames: Iterable[Tensor]) -> Iterator[tuple[Tensor, Tensor]]:
-        """Model outputs ``(temporal_scale, C, sH, sW)`` with their LR frames ``(temporal_scale, 3, H, W)``."""
+    def _outputs(self, frames: Iterable[Tensor], *, first: int = 0) -> Iterator[tuple[int, Tensor, Tensor]]:
+        """Model outputs ``(temporal_scale, C, sH, sW)`` with the index and LR frames ``(temporal_scale, 3, H, W)``
+        of their input frame.
+
+        With ``first``, the model starts there instead of at frame 0 (a resumed run's warm-up), or for chunked
+        models at the start of the chunk holding it on the chunk grid of its shot: the frames before are read
+        only to find the shots, so the shots and chunks are those of a run from the start.
+        """
         self._tiles_for = None
         source = (f.to(self.device, torch.float32) for f in frames)
-        if isinstance(self.model, StreamingVSRModel):
-            yield from self._stream_steps(source)
-        else:
-            yield from self._stream_chunks(source)
+        streaming = isinstance(self.model, StreamingVSRModel)
+        index = 0
+        self.shots = 0
+        for shot in split_shots(source) if self.scene_cuts else iter([source]):
+            self.shots += 1
+            if index < first:
+                begin = first if streaming else index + (first - index) // self.chunk * self.chunk
+                passed = sum(1 for _ in itertools.islice(shot, begin - index))
+                index += passed
+                if index < begin:
+                    continue  # the shot ended before the model starts
+            for out, lr in self._stream_steps(shot) if streaming else self._stream_chunks(shot):
+                yield index, out, lr
+                index += 1
 
     def _stream_steps(self, source: Iterator[Tensor]) -> Iterator[tuple[Tensor, Tensor]]:
         r = self.model.radius  # type: ignore[attr-defined]
@@ -523,7 +546,8 @@ class Upscaler:
         return {
             "input": str(src.resolve()), "input_stamp": stamp, "model": self.name, "model_digest": digest.hexdigest(),
             "precision": self.precision, "device": self.device.type, "tile": [self.tile, self.tile_overlap],
-            "chunk": [self.chunk, self.warmup], "self_ensemble": self.self_ensemble, "vsrkit": __version__,
+            "chunk": [self.chunk, self.warmup], "self_ensemble": self.self_ensemble, "scene_cuts": self.scene_cuts,
+            "vsrkit": __version__,
             **options,
         }
 
@@ -655,19 +679,13 @@ class Upscaler:
             else:
                 sink = BackgroundWriter(SegmentedFrameOutput(folder, bits=frame_bits, seconds=checkpoint_seconds))
             done_before = folder.frames_in
-            skip = max(0, done_before - RESUME_WARMUP)
-            if not isinstance(self.model, StreamingVSRModel):
-                # On the uninterrupted run's chunk grid: the same chunks, so only the carried state can differ.
-                skip -= skip % self.chunk
-            timing: deque[tuple[int, int]] = deque()
+            timing: deque[tuple[int, int, int]] = deque()
 
             def lr_frames() -> Iterator[Tensor]:
                 for i, (frame, pts, dur) in enumerate(frames):
-                    if i >= skip:
-                        timing.append((pts, dur))
-                        yield frame
+                    timing.append((i, pts, dur))
+                    yield frame
 
-            position = skip  # input frames the model has been given
             # Y-only model into 8-bit 4:2:0 video: planes straight from the model's luma and the LR
             # chroma, with no RGB frame at output size and no RGB-to-YUV conversion of it.
             matrix = sink.yuv420_matrix if self.model.output == "Y" else None
@@ -675,11 +693,15 @@ class Upscaler:
                 to_video = bt601_to_video_matrix(*matrix).to(self.device, torch.float32)
                 luma_from_chroma = to_video[0, 1:] if to_video[0, 1:].abs().max() > 1e-6 else None
             with _progress(progress, total, src.name, done=done_before) as advance, torch.inference_mode():
-                for out, lr in self._outputs(lr_frames()):
-                    pts, dur = timing.popleft()
-                    position += 1
-                    if position <= done_before:
-                        continue  # warm-up for a resumed run: these frames are in the kept segments
+                # A resumed run: the model starts RESUME_WARMUP frames before the first it writes (on the uninterrupted
+                # run's shots and chunk grid, so only the carried state can differ), the frames before are in the
+                # kept segments.
+                for index, out, lr in self._outputs(lr_frames(), first=max(0, done_before - RESUME_WARMUP)):
+                    while timing[0][0] < index:
+                        timing.popleft()
+                    _, pts, dur = timing.popleft()
+                    if index < done_before:
+                        continue
                     if resize is not None:
                         out = imresize(out, size=resize)
                     if matrix is not None:
@@ -691,7 +713,7 @@ class Upscaler:
                             sink.write_yuv420(planes[j], pts * k + j * dur, dur)
                         else:
                             sink.write(out[j], pts * k + j * dur, dur)
-                    sink.end_input_frame(position)
+                    sink.end_input_frame(index + 1)
                     advance()
             lost: list[str] = []
             encoder = sink.codec_name if out_is_video else None
@@ -786,10 +808,12 @@ class Upscaler:
                             "each was moved one time-base tick later")
         if info is not None and info.ignored_streams:
             warnings.append(f"{src}: only the first video stream is upscaled; dropped {', '.join(info.ignored_streams)}")
+        if self.shots > 1:
+            notes.append(f"{self.shots - 1} scene cut(s): each shot upscaled as a clip of its own")
         if done_before:
             notes.append(f"resumed after input frame {done_before} (kept from an interrupted run)")
         return UpscaleSummary(
-            input=src, output=dst, frames_in=position, frames_out=folder.frames_out,
+            input=src, output=dst, frames_in=folder.frames_in, frames_out=folder.frames_out,
             frames_resumed=done_before, size_in=(h, w),
             size_out=(oh, ow), seconds=seconds, model=self.name, precision=self.precision,
             device=str(self.device), copied_streams=copied, notes=tuple(notes), warnings=tuple(warnings),
