@@ -23,6 +23,7 @@ from torch import nn
 
 from vsrkit import create_model
 from vsrkit.engine.device import PRECISION_DTYPES
+from vsrkit.engine.onnx_export import export_onnx
 from vsrkit.engine.upscaler import Upscaler, cpu_has_native_bf16
 from vsrkit.layers.fused import onednn_supports
 
@@ -114,16 +115,6 @@ def time_convs_only(model: nn.Module, h: int, w: int, dtype: torch.dtype, frames
     return best
 
 
-class _Step(nn.Module):
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, window: torch.Tensor, hidden: torch.Tensor, feedback: torch.Tensor):
-        y, (h, f) = self.model.step(window, (hidden, feedback))
-        return y, h, f
-
-
 def onnx_vs_torch(name: str, h: int, w: int, frames: int, rounds: int) -> tuple[float, float]:
     """Model-only fp32 step loop: (torch fps as the Upscaler runs it, onnxruntime fps), alternating."""
     import onnxruntime as ort
@@ -133,9 +124,7 @@ def onnx_vs_torch(name: str, h: int, w: int, frames: int, rounds: int) -> tuple[
     x = torch.rand(1, 3, 3, h, w)
     state = model.initial_state(x[:, 0])
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "step.onnx"
-        torch.onnx.export(_Step(model), (x, *state), str(path), dynamo=False, opset_version=17,
-                          input_names=["w", "h", "f"], output_names=["y", "h2", "f2"])
+        path = export_onnx(model, Path(tmp) / "step.onnx", name=name).path
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = torch.get_num_threads()
         sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
@@ -145,7 +134,7 @@ def onnx_vs_torch(name: str, h: int, w: int, frames: int, rounds: int) -> tuple[
         hn, fn = (s.numpy() for s in state)
         start = time.perf_counter()
         for _ in range(frames):
-            _, hn, fn = sess.run(None, {"w": xn, "h": hn, "f": fn})
+            _, hn, fn = sess.run(None, {"window": xn, "state0": hn, "state1": fn})
         return frames / (time.perf_counter() - start)
 
     def run_torch() -> float:

@@ -29,7 +29,8 @@ def _root() -> None:
 models_cmd.register(app)
 
 # Commands owned by other modules register themselves here when present.
-for _module in ("degrade_cmd", "evaluate_cmd", "convert_cmd", "upscale_cmd", "train_cmd", "analyze_cmd", "quasistatic_cmd"):
+for _module in ("degrade_cmd", "evaluate_cmd", "convert_cmd", "export_cmd", "upscale_cmd", "train_cmd", "analyze_cmd",
+                "quasistatic_cmd"):
     try:
         __import__(f"{__package__}.{_module}")
     except ModuleNotFoundError as exc:

@@ -66,6 +66,8 @@ def fused_conv_relu_available(x: Tensor, conv: nn.Conv2d) -> bool:
         and not isinstance(conv.padding, str)
         and not torch.is_grad_enabled()
         and not _cpu_autocast_enabled()
+        # An internal operator: ONNX and TorchScript graphs must hold the plain conv and ReLU.
+        and not torch.jit.is_tracing()
     )
 
 

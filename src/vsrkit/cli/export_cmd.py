@@ -1,0 +1,35 @@
+"""``vsrkit export``: a streaming model's step as an ONNX graph, checked against PyTorch before it is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("export")
+    def export_cmd(
+        model: Annotated[str, typer.Argument(help="Registered model name (recurrent or sliding-window).")],
+        dst: Annotated[Path, typer.Argument(help="Output .onnx file.")],
+        weights: Annotated[
+            Path | None, typer.Option("--weights", help="vsrkit .safetensors weights (default: shipped).")
+        ] = None,
+        opset: Annotated[int, typer.Option(help="ONNX opset (16 or later: the flow warp is GridSample).")] = 17,
+    ) -> None:
+        """Export one step of a recurrent model (frames and state in, output and new state out) to ONNX."""
+        from ..engine.onnx_export import export_onnx
+        from ..errors import InputError
+        from ..models import create_model, get_preset
+
+        get_preset(model)
+        if dst.suffix.lower() != ".onnx":
+            raise InputError(dst, "the output must be a .onnx file")
+        if opset < 16:
+            raise InputError(dst, f"--opset {opset}: the flow warp needs GridSample, opset 16 or later")
+        net = create_model(model, weights=weights)
+        result = export_onnx(net, dst, name=model, opset=opset)
+        typer.echo(f"wrote {dst}: {model} step, inputs {', '.join(result.inputs)}; outputs {', '.join(result.outputs)}; "
+                   f"checked on {result.frames_checked} frames against PyTorch, largest difference "
+                   f"{result.max_difference:.1e}")
