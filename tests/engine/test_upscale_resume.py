@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -284,3 +285,20 @@ def test_cli_refuses_a_kept_run_with_other_settings_in_one_line_and_no_resume_st
     assert code == 0 and "wrote" in out and "resumed" not in out
     code, out, _ = cli("--crf", "0")  # the output exists now; nothing kept: a fresh run
     assert code == 0 and "resumed" not in out
+
+
+def test_the_joint_shows_its_progress_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bars: dict[str, list[int | None]] = {}
+
+    @contextlib.contextmanager
+    def recording(enabled, total, label, done=0):  # type: ignore[no-untyped-def]
+        bars[label] = [total, done]
+
+        def advance() -> None:
+            bars[label][1] += 1  # type: ignore[operator]
+
+        yield advance
+
+    monkeypatch.setattr(upscaler_module, "_progress", recording)
+    _upscale(Upscaler("bicubic", device="cpu"), _film(tmp_path / "film.mp4"), tmp_path / "out.mkv")
+    assert bars == {"film.mp4": [FRAMES, FRAMES], "joining out.mkv": [FRAMES, FRAMES]}

@@ -412,7 +412,8 @@ class Upscaler:
         or ``(temporal_scale, 3, *size)`` with an output ``size`` ``(height, width)`` (see :meth:`upscale`).
 
         Frames are pulled lazily: at most ``2 * radius + 1`` (streaming models) or
-        ``chunk + 2 * warmup`` (bidirectional models) LR frames are held at a time.
+        ``chunk + 2 * warmup`` (bidirectional models) LR frames are held at a time, and with scene cuts
+        :data:`~vsrkit.engine.scene_cuts.NEIGHBOURS` more (the cut test looks ahead).
         """
         for _, out, lr in self._outputs(frames):
             if size is not None and tuple(out.shape[-2:]) != tuple(size):
@@ -726,8 +727,12 @@ class Upscaler:
                 if video_in is not None:
                     join_in = VideoInput(src)
                     join_in.chapters = video_in.chapters
-                final = join_segments(folder, lambda stream: video_output(tmp, copy_from=join_in, video_from=stream),
-                                      join_in, start=start, end=start + duration if duration is not None else None)
+                # A film's joint copies gigabytes (about 2,000 frames a second here): a bar, not a silent minute.
+                with _progress(progress, folder.frames_out, f"joining {dst.name}") as advance:
+                    final = join_segments(folder,
+                                          lambda stream: video_output(tmp, copy_from=join_in, video_from=stream),
+                                          join_in, start=start, end=start + duration if duration is not None else None,
+                                          on_video_packet=advance)
                 reencoded = list(final.reencoded)
                 lost = [*final.lost, *not_kept(info, tmp, final.format_name, sample_aspect_ratio=sar_out)] if info is not None else []
                 if join_in is not None:

@@ -363,10 +363,11 @@ def _seconds(packet: av.Packet) -> float:
 
 def join_segments(
     folder: ResumeFolder, make: Callable[[av.stream.Stream], VideoOutput], source: VideoInput | None, *,
-    start: float = 0.0, end: float | None = None,
+    start: float = 0.0, end: float | None = None, on_video_packet: Callable[[], None] | None = None,
 ) -> VideoOutput:
     """Copy the segments' video, in order, and ``source``'s other streams (the part in [start, end)) into the
-    output that ``make(video_stream)`` opens, interleaved by time; returns it closed."""
+    output that ``make(video_stream)`` opens, interleaved by time; returns it closed. ``on_video_packet`` is
+    called after each video packet (a frame) is written."""
     paths = [folder.path / s.file for s in folder.segments]
     if not paths:
         raise VsrkitError(f"{folder.output}: no video was encoded")
@@ -380,19 +381,24 @@ def join_segments(
         video = _segment_packets(folder, output.time_base, output.stream.time_base)
         pending = next(video, None)
 
-        def copy(packet: av.Packet) -> None:
+        def write_pending() -> None:
             nonlocal pending
+            assert pending is not None
+            output.mux_video(pending)
+            pending = next(video, None)
+            if on_video_packet is not None:
+                on_video_packet()
+
+        def copy(packet: av.Packet) -> None:
             t = _seconds(packet)
             while pending is not None and _seconds(pending) <= t:
-                output.mux_video(pending)
-                pending = next(video, None)
+                write_pending()
             output.copy_packet(packet)
 
         if source is not None:
             source.packets(copy, start=start, end=end)
         while pending is not None:
-            output.mux_video(pending)
-            pending = next(video, None)
+            write_pending()
         output.close()
     except BaseException:
         output.abort()
