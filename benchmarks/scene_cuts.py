@@ -1,6 +1,7 @@
 """Scene cuts: how well the detector separates cuts from motion, and what running each shot apart gains.
 
     python benchmarks/scene_cuts.py [--model default] [--frames 24] [--crop 96] [--calibration-only]
+        [--film VIDEO [--film-start 183] [--film-seconds 10] [--film-size 640x360] [--film-only]]
 
 Calibration (vsrkit.engine.scene_cuts): continuous clips (training clips, Temple, ``reds_000``, the real street
 clip and the held-out sets that ``scripts/make_*_val.py`` built into ``data_cache``, bicubic LR, their first 60
@@ -10,7 +11,8 @@ random places (the same crop through a clip). Printed per view: the pairs in con
 (false cuts) and the joints not marked (missed cuts), with the largest and smallest scores of each. Quality: three
 pairs of training clips joined at a cut (``--frames`` of each, a centre LR crop), upscaled through the Upscaler
 with and without cut handling; Y-PSNR against the ground truth over the 8 frames on each side of the cut and over
-all frames.
+all frames. With ``--film``, the same on a part of a real film with its own cuts (Big Buck Bunny is in the
+``moviepy`` sdist: ``data_cache/pypi/moviepy-2.2.1/bbb.mp4`` after ``python scripts/make_foliage_val.py``).
 """
 
 from __future__ import annotations
@@ -120,16 +122,57 @@ def quality(model: str, frames: int, crop: int) -> None:
               f"({near_on - near_off:+.3f}); all {2 * frames} frames {all_off:.3f} -> {all_on:.3f} ({all_on - all_off:+.3f})")
 
 
+def film(model: str, path: Path, start: float, seconds: float, size: tuple[int, int]) -> None:
+    """A part of a real film with its own cuts: HR frames at ``size`` (width, height), bicubic LR, upscaled with and
+    without cut handling; Y-PSNR over the frames within 8 of a cut the detector found, and over all frames."""
+    import av
+
+    hr_frames = []
+    with av.open(str(path)) as container:
+        container.seek(int(start * av.time_base))
+        for frame in container.decode(video=0):
+            t = float(frame.pts * frame.time_base)
+            if t < start:
+                continue
+            if t >= start + seconds:
+                break
+            rgb = frame.to_ndarray(format="rgb24", width=size[0], height=size[1])
+            hr_frames.append(torch.from_numpy(rgb).permute(2, 0, 1).float() / 255)
+    hr = torch.stack(hr_frames)
+    lr = get_degradation("bi").pair(hr, 4)[0]
+    cuts = [i for i, (_, starts) in enumerate(mark_shots(lr)) if starts and i]
+    near = sorted({i for c in cuts for i in range(c - 8, c + 8) if 0 <= i < len(hr)})
+    scores = []
+    for with_cuts in (False, True):
+        up = Upscaler(model, device="cpu", precision="fp32", scene_cuts=with_cuts)
+        out = torch.cat(list(up.stream(lr.unbind(0))))
+        psnr = [_y_psnr(out[i], hr[i]) for i in range(len(hr))]
+        scores.append((sum(psnr[i] for i in near) / max(len(near), 1), sum(psnr) / len(psnr)))
+    (near_off, all_off), (near_on, all_on) = scores
+    print(f"{model}, {path.name} {start:g}-{start + seconds:g} s at {size[0]}x{size[1]} ({len(hr)} frames, cuts at "
+          f"{cuts}): {len(near)} frames near a cut {near_off:.3f} -> {near_on:.3f} dB ({near_on - near_off:+.3f}); "
+          f"all frames {all_off:.3f} -> {all_on:.3f} ({all_on - all_off:+.3f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="default")
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--crop", type=int, default=96, help="LR crop size (centre)")
     parser.add_argument("--calibration-only", action="store_true")
+    parser.add_argument("--film", type=Path, help="also a part of this video, with its own cuts, as ground truth")
+    parser.add_argument("--film-start", type=float, default=183.0)
+    parser.add_argument("--film-seconds", type=float, default=10.0)
+    parser.add_argument("--film-size", default="640x360", help="HR size WxH the film is decoded at")
+    parser.add_argument("--film-only", action="store_true", help="with --film: only the film")
     args = parser.parse_args()
-    calibration()
-    if not args.calibration_only:
-        quality(args.model, args.frames, args.crop)
+    if not args.film_only:
+        calibration()
+        if not args.calibration_only:
+            quality(args.model, args.frames, args.crop)
+    if args.film is not None and not args.calibration_only:
+        width, height = (int(v) for v in args.film_size.split("x"))
+        film(args.model, args.film, args.film_start, args.film_seconds, (width, height))
 
 
 if __name__ == "__main__":
