@@ -136,8 +136,8 @@ def describe(model: StreamingVSRModel, name: str) -> dict[str, Any]:
         ],
         "flows": None if flow is None else {
             "names": ["flow_prev", "flow_next"], "shape": [1, 2, "H", "W"],
-            "content": "OpenCV DIS flow from the centre frame's luma to the previous and to the next frame's, "
-                       "(dx, dy) in LR pixels",
+            "content": "OpenCV DIS flow (on 8-bit 0.299/0.587/0.114 grey) from the centre frame to the previous "
+                       "and to the next frame: (dx, dy) in LR pixels, where each centre pixel is found in the other",
             "dis_preset": flow.preset, "dis_finest_scale": flow.finest_scale,
         },
         "outputs": ["output"] + [f"new_state{i}" for i in range(len(state))],
@@ -169,10 +169,12 @@ def export_onnx(
     template = model.initial_state(clip[:1])
     state = _state_tensors(template)
     flow = _flow_of(model)
+    if flow is not None and not callable(getattr(model, "cell", None)):
+        raise VsrkitError(f"{name}: aligned by DIS flow but has no cell taking the flows as inputs; not exportable")
     flows = [torch.zeros(1, 2, h, w), torch.zeros(1, 2, h, w)] if flow is not None else []
     inputs = ["window", *[s["name"] for s in info["state"]], *(info["flows"]["names"] if flow else [])]
     dynamic = {"window": {3: "H", 4: "W"}, "output": {2: "outH", 3: "outW"}}
-    for i, spec in enumerate(info["state"]):
+    for i in range(len(state)):
         dynamic[f"state{i}"] = dynamic[f"new_state{i}"] = {2: f"state{i}_H", 3: f"state{i}_W"}
     for flow_name in inputs[1 + len(state):]:
         dynamic[flow_name] = {2: "H", 3: "W"}
