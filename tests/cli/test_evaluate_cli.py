@@ -11,7 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vsrkit import create_model
 from vsrkit.cli.main import main
+from vsrkit.degradations import get_degradation
+from vsrkit.io.frames import read_sequence
 
 
 def run_cli(
@@ -86,6 +89,23 @@ def test_evaluate_self_ensemble_labels_the_result(tmp_path: Path, cli: Callable)
     code, _, err = cli(_evaluate_args(data, tmp_path / "out", "--self-ensemble", "2"))
     assert code == 0, err
     assert json.loads((tmp_path / "out" / "r.json").read_text())["model"] == "bicubic x2 self-ensemble"
+
+
+def test_evaluate_temporal_adds_tof(tmp_path: Path, cli: Callable) -> None:
+    from vsrkit.engine.evaluate import run_model
+    from vsrkit.metrics.temporal import tof
+
+    data = make_dataset(tmp_path / "data", {"s1": (7, 64, 72), "s2": (8, 64, 72)})
+    code, stdout, err = cli(_evaluate_args(data, tmp_path / "out", "--temporal"))
+    assert code == 0, err
+    result = json.loads((tmp_path / "out" / "r.json").read_text())
+    for name in ("s1", "s2"):
+        lr, target = get_degradation("bi").pair(read_sequence(data / name), 4)
+        direct = tof(run_model(create_model("bicubic"), lr), target)
+        assert result["sequences"][name]["tof"] == pytest.approx(direct["tof"])
+        assert len(result["sequences"][name]["tof_frames"]) == len(direct["frames"]) > 0
+    assert result["mean"]["tof"] == pytest.approx((result["sequences"]["s1"]["tof"] + result["sequences"]["s2"]["tof"]) / 2)
+    assert "tOF" in stdout and f"{result['mean']['tof']:.3f}" in stdout
 
 
 def test_evaluate_scale_override_for_bicubic(tmp_path: Path, cli: Callable) -> None:

@@ -22,11 +22,14 @@ def print_table(result: dict[str, Any], console: Console | None = None) -> None:
     title = f"{result['model']} · {result['degradation']} · {result['protocol']}" + (
         f" · {result['weights']}" if result.get("weights") else ""
     )
-    table = Table("sequence", "frames", "PSNR (dB)", "SSIM", title=title)
+    temporal = "tof" in result["mean"]
+    table = Table("sequence", "frames", "PSNR (dB)", "SSIM", *(["tOF"] if temporal else []), title=title)
     for name, seq in result["sequences"].items():
-        table.add_row(name, str(len(seq["frames"])), _fmt(seq["psnr"], 2), _fmt(seq["ssim"], 4))
+        table.add_row(name, str(len(seq["frames"])), _fmt(seq["psnr"], 2), _fmt(seq["ssim"], 4),
+                      *([_fmt(seq["tof"], 3)] if temporal else []))
     table.add_section()
-    table.add_row("mean", "", _fmt(result["mean"]["psnr"], 2), _fmt(result["mean"]["ssim"], 4), style="bold")
+    table.add_row("mean", "", _fmt(result["mean"]["psnr"], 2), _fmt(result["mean"]["ssim"], 4),
+                  *([_fmt(result["mean"]["tof"], 3)] if temporal else []), style="bold")
     (console or Console()).print(table)
     (console or Console()).print(f"model speed: {result['fps']:.2f} frames/s")
 
@@ -57,6 +60,10 @@ def register(app: typer.Typer) -> None:
         self_ensemble: Annotated[
             int, typer.Option("--self-ensemble", help="Average over 1, 2, 4 or 8 flipped/transposed views.")
         ] = 1,
+        temporal: Annotated[
+            bool, typer.Option("--temporal", help="Also tOF (TecoGAN's temporal metric: output motion against the "
+                                                  "ground truth's; lower is better).")
+        ] = False,
     ) -> None:
         """Degrade the ground truth, run the model, print PSNR/SSIM per sequence and write JSON."""
         from ..degradations import get_degradation
@@ -90,6 +97,7 @@ def register(app: typer.Typer) -> None:
             device=device,
             save_frames=save_frames,
             weights_label=label,
+            temporal=temporal,
         )
         print_table(result)
         if json_out is not None:

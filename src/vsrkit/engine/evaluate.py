@@ -6,6 +6,9 @@ The result follows the issue's JSON schema::
      "sequences": {NAME: {"psnr", "ssim", "frames": [{"psnr", "ssim"}, ...]}},
      "mean": {"psnr", "ssim"}, "fps"}
 
+With ``temporal``, each sequence also has ``"tof"`` and ``"tof_frames"`` and the mean ``"tof"``
+(:mod:`vsrkit.metrics.temporal`; the same for every protocol).
+
 ``mean`` is the mean over sequences of the per-sequence means (the convention of every VSR table),
 ``fps`` is output frames per second of model time only (degradation, I/O and scoring excluded).
 The whole dataset is validated before the first model call, and saved frames are built in a staging
@@ -27,6 +30,7 @@ from ..degradations import get_degradation
 from ..errors import VsrkitError
 from ..io.frames import check_sequence, commit_dir, list_sequences, read_sequence, staging_dir, write_image
 from ..metrics import get_protocol
+from ..metrics.temporal import tof
 from ..models.base import VSRModel
 from .device import resolve_device
 
@@ -61,6 +65,7 @@ def evaluate(
     save_frames: str | Path | None = None,
     weights_label: str | None = None,
     run: Callable[[VSRModel, Tensor], Tensor] = run_model,
+    temporal: bool = False,
 ) -> dict[str, Any]:
     """Score ``model`` on every sequence of ``dataset`` (a folder of sequence folders, or one
     sequence folder). ``save_frames`` writes the outputs as ``DIR/<sequence>/<index:08d>.png``
@@ -106,6 +111,9 @@ def evaluate(
                     f"the target has {target.shape[0]}"
                 )
             results[name] = prot.score(output, target)
+            if temporal:
+                scored = tof(output, target)
+                results[name].update(tof=scored["tof"], tof_frames=scored["frames"])
             if stage is not None:
                 seq_dir = stage / name
                 seq_dir.mkdir()
@@ -128,6 +136,7 @@ def evaluate(
         "mean": {
             "psnr": sum(r["psnr"] for r in results.values()) / n,
             "ssim": sum(r["ssim"] for r in results.values()) / n,
+            **({"tof": sum(r["tof"] for r in results.values()) / n} if temporal else {}),
         },
         "fps": out_frames / model_seconds if model_seconds > 0 else float("inf"),
     }
