@@ -10,7 +10,8 @@ run whole and run through the Upscaler's chunks for each warm-up, and prints the
 the largest pixel difference against the whole-clip output. Needs trained weights to mean anything
 (the presets with shipped weights: ``default``, ``hirn-tiny``, ``iart-tiny``). For models that carry
 their forward state from chunk to chunk (``default``), each warm-up is also run with the carry
-switched off (``carry no``: both directions warm up on both sides), timed in the same process.
+switched off (``carry no``: both directions warm up on both sides), timed in the same process. tOF
+(:mod:`vsrkit.metrics.temporal`) of each run against the whole clip's shows whether chunk borders add flicker.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from vsrkit.degradations import get_degradation
 from vsrkit.engine.upscaler import Upscaler
 from vsrkit.io.frames import read_sequence
 from vsrkit.metrics import get_protocol
+from vsrkit.metrics.temporal import tof
 from vsrkit.shared import shared_path
 
 
@@ -58,9 +60,10 @@ def main() -> None:
         whole = model(lr[None])[0].clamp(0, 1)
     whole_s = time.perf_counter() - t0
     whole_psnr = float(protocol.score(whole, target)["psnr"])
+    whole_tof = float(tof(whole, target)["tof"])
     print(f"{args.model} on {clip.name} ({lr.shape[0]} frames, LR {args.crop}x{args.crop}), chunk {args.chunk}")
-    print(f"whole clip: {whole_psnr:.4f} dB, {whole_s / lr.shape[0]:.2f} s/frame")
-    print("warm-up | carry | PSNR (dB) | minus whole clip | max |difference| (of 255) | s/frame")
+    print(f"whole clip: {whole_psnr:.4f} dB, tOF {whole_tof:.4f}, {whole_s / lr.shape[0]:.2f} s/frame")
+    print("warm-up | carry | PSNR (dB) | minus whole clip | max |difference| (of 255) | tOF (whole clip's) | s/frame")
     carries = (True, False) if model.carries_chunk_state else (False,)
     for warmup in args.warmups:
         for carry in carries:
@@ -72,8 +75,9 @@ def main() -> None:
             per_frame = (time.perf_counter() - t0) / lr.shape[0]
             psnr = float(protocol.score(chunked, target)["psnr"])
             diff = float((chunked - whole).abs().max()) * 255
+            chunked_tof = float(tof(chunked, target)["tof"])
             print(f"{warmup:7d} | {'yes' if carry else 'no':5s} | {psnr:.4f} | {psnr - whole_psnr:+.4f} | "
-                  f"{diff:.2f} | {per_frame:.3f}")
+                  f"{diff:.2f} | {chunked_tof:.4f} ({whole_tof:.4f}) | {per_frame:.3f}")
 
 
 if __name__ == "__main__":
