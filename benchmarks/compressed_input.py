@@ -4,43 +4,26 @@ users' videos are compressed.
     python benchmarks/compressed_input.py [--models bicubic default-fast default-causal default]
         [--crfs 18 23 28 33] [--frames 32] [--sets data_cache/long_val]
 
-Each clip of the held-out sets (never Vid4; ``scripts/make_long_val.py`` builds ``long_val``: real camera footage)
-is degraded ``bi`` x4, cropped to even LR sizes, and encoded with libx264 (yuv420p, preset medium) at each CRF, then
-decoded; every model upscales the clean and each compressed LR, and Y-PSNR (``basicsr-y``) against the ground
-truth is averaged over the clips. Printed: the table, and each model's gain over bicubic at each CRF.
+Each clip of the held-out sets (never Vid4; ``scripts/make_long_val.py`` builds ``long_val``: real camera footage) is
+degraded ``bi`` x4 and its LR encoded with libx264 (yuv420p, preset medium) at each CRF and decoded (the
+``bi-x264-<CRF>`` degradations, :mod:`vsrkit.degradations.compression`); every model upscales the clean and each
+compressed LR, and Y-PSNR (``basicsr-y``) against the ground truth is averaged over the clips. Printed: the table, and
+each model's gain over bicubic at each CRF.
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
 from pathlib import Path
 
-import av
 import numpy as np
 import torch
 
 from vsrkit import create_model
 from vsrkit.degradations import get_degradation
+from vsrkit.degradations.compression import h264_round_trip
 from vsrkit.io.frames import list_sequences, read_sequence
 from vsrkit.metrics import get_protocol
-
-
-def compressed(lr: torch.Tensor, crf: int) -> torch.Tensor:
-    """``lr`` ``(T, 3, H, W)`` in [0, 1] through libx264 at ``crf`` (yuv420p) and back."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "lr.mp4"
-        with av.open(str(path), "w") as out:
-            stream = out.add_stream("libx264", rate=25)
-            stream.width, stream.height, stream.pix_fmt = lr.shape[-1], lr.shape[-2], "yuv420p"
-            stream.options = {"crf": str(crf), "preset": "medium"}
-            for frame in lr:
-                rgb = (frame.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-                out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")))
-            out.mux(stream.encode())
-        with av.open(str(path)) as container:
-            frames = [torch.from_numpy(f.to_ndarray(format="rgb24")).permute(2, 0, 1) for f in container.decode(video=0)]
-    return torch.stack(frames).float() / 255
 
 
 def main() -> None:
@@ -57,11 +40,11 @@ def main() -> None:
     clips = [seq for folder in args.sets for seq in list_sequences(folder)]
     for clip in clips:
         hr = read_sequence(clip)[: args.frames]
-        h, w = (s // 8 * 8 for s in hr.shape[-2:])  # even LR sizes for 4:2:0
+        h, w = (s // 8 * 8 for s in hr.shape[-2:])  # even LR sizes, as the README's table was measured
         hr = hr[..., :h, :w]
         lr = bi.pair(hr, 4)[0]
         for name in inputs:
-            src = lr if name == "clean" else compressed(lr, int(name.split()[1]))
+            src = lr if name == "clean" else h264_round_trip(lr, int(name.split()[1]))
             for model_name, model in models.items():
                 with torch.inference_mode():
                     out = model(src[None])[0]

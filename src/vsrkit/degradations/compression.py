@@ -1,0 +1,62 @@
+"""``bi-x264-<CRF>``: ``bi``, then the LR clip through H.264 (libx264, 4:2:0, preset medium) at that CRF and back.
+
+Users' videos are compressed; the shipped models are trained on clean LR, and compression takes most of their gain
+(``benchmarks/compressed_input.py``). These degradations measure that with ``vsrkit evaluate`` and let a training
+config learn on it. The whole clip is one video (inter-frame coding, as in a real file); an odd LR side is padded by
+repeating its last row or column for the encoder (4:2:0 needs even sizes) and cropped off after decoding. x264 is
+deterministic: the same frames give the same LR.
+"""
+
+from __future__ import annotations
+
+import io
+
+import av
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ._registry import SpatialDegradation, register_degradation
+from .bicubic import bicubic_downscale
+
+CRFS = (18, 23, 28, 33)
+PRESET = "medium"
+
+
+def h264_round_trip(frames: Tensor, crf: int, *, fps: int = 25) -> Tensor:
+    """``(T, 3, H, W)`` RGB in [0, 1] through libx264 (yuv420p, BT.601) at ``crf`` and decoded back."""
+    t, _, h, w = frames.shape
+    if t == 0:
+        raise ValueError("no frames to encode")
+    even = F.pad(frames, (0, w % 2, 0, h % 2), mode="replicate") if h % 2 or w % 2 else frames
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = even.shape[-1], even.shape[-2], "yuv420p"
+        stream.options = {"crf": str(crf), "preset": PRESET}
+        for frame in even:
+            rgb = (frame.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")))
+        out.mux(stream.encode())
+    buffer.seek(0)
+    with av.open(buffer, "r", format="mp4") as container:
+        decoded = [torch.from_numpy(f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
+    if len(decoded) != t:
+        raise RuntimeError(f"H.264 round trip gave {len(decoded)} frames for {t}")
+    return (torch.stack(decoded).permute(0, 3, 1, 2)[..., :h, :w].to(frames.dtype) / 255).contiguous()
+
+
+def _bi_then_h264(crf: int):  # type: ignore[no-untyped-def]
+    def degrade(hr: Tensor, scale: int) -> Tensor:
+        lr = bicubic_downscale(hr, scale)
+        clip = lr.reshape(-1, *lr.shape[-3:])
+        return h264_round_trip(clip, crf).reshape(lr.shape)
+
+    return degrade
+
+
+for _crf in CRFS:
+    register_degradation(f"bi-x264-{_crf}", SpatialDegradation(
+        f"bi-x264-{_crf}", _bi_then_h264(_crf),
+        description=f"bi, then the LR clip through libx264 (4:2:0, preset {PRESET}) at CRF {_crf}"))
