@@ -2,7 +2,7 @@
 users' videos are compressed.
 
     python benchmarks/compressed_input.py [--models bicubic default-fast default-causal default]
-        [--crfs 18 23 28 33] [--frames 32] [--sets data_cache/long_val]
+        [--crfs 18 23 28 33] [--frames 32] [--sets data_cache/long_val] [--candidate LABEL PRESET WEIGHTS ...]
 
 Each clip of the held-out sets (never Vid4; ``scripts/make_long_val.py`` builds ``long_val``: real camera footage) is
 degraded ``bi`` x4 and its LR encoded with libx264 (yuv420p, preset medium) at each CRF and decoded (the
@@ -32,9 +32,14 @@ def main() -> None:
     parser.add_argument("--crfs", nargs="+", type=int, default=[18, 23, 28, 33])
     parser.add_argument("--frames", type=int, default=32)
     parser.add_argument("--sets", nargs="+", type=Path, default=[Path("data_cache/long_val")])
+    parser.add_argument("--candidate", nargs=3, action="append", default=[], metavar=("LABEL", "PRESET", "WEIGHTS"),
+                        help="also a weights file (a training run's), under LABEL")
     args = parser.parse_args()
     bi, protocol = get_degradation("bi"), get_protocol("basicsr-y")
     models = {name: create_model(name).eval() for name in args.models}
+    for label, preset, weights in args.candidate:
+        models[label] = create_model(preset, weights=weights).eval()
+        args.models.append(label)
     inputs = ["clean", *(f"crf {c}" for c in args.crfs)]
     scores = {(m, i): [] for m in args.models for i in inputs}
     clips = [seq for folder in args.sets for seq in list_sequences(folder)]

@@ -15,7 +15,8 @@ from vsrkit.models._registry import get_preset
 from vsrkit.weights.io import read_metadata, trained_degradation
 
 SHIPPED = [
-    "default", "default-causal", "default-fast", "default-bd", "default-bd-causal", "hirn-tiny", "iart-tiny", "davsr-tiny",
+    "default", "default-causal", "default-fast", "default-fast-x264", "default-bd", "default-bd-causal", "hirn-tiny",
+    "iart-tiny", "davsr-tiny",
 ]
 
 
