@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..io.frames import to_uint8
 from ._registry import SpatialDegradation, register_degradation
 from .bicubic import bicubic_downscale
 
@@ -36,8 +37,7 @@ def h264_round_trip(frames: Tensor, crf: int, *, fps: int = 25) -> Tensor:
         stream.width, stream.height, stream.pix_fmt = even.shape[-1], even.shape[-2], "yuv420p"
         stream.options = {"crf": str(crf), "preset": PRESET}
         for frame in even:
-            rgb = (frame.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")))
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(to_uint8(frame)), format="rgb24")))
         out.mux(stream.encode())
     buffer.seek(0)
     with av.open(buffer, "r", format="mp4") as container:
@@ -50,8 +50,11 @@ def h264_round_trip(frames: Tensor, crf: int, *, fps: int = 25) -> Tensor:
 def _bi_then_h264(crf: int):  # type: ignore[no-untyped-def]
     def degrade(hr: Tensor, scale: int) -> Tensor:
         lr = bicubic_downscale(hr, scale)
-        clip = lr.reshape(-1, *lr.shape[-3:])
-        return h264_round_trip(clip, crf).reshape(lr.shape)
+        if lr.ndim == 4:
+            return h264_round_trip(lr, crf)
+        # A batch of clips: each its own video, not one video of all their frames.
+        clips = lr.reshape(-1, *lr.shape[-4:])
+        return torch.stack([h264_round_trip(clip, crf) for clip in clips]).reshape(lr.shape)
 
     return degrade
 
