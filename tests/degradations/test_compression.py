@@ -44,3 +44,25 @@ def test_round_trip_keeps_every_frame_in_order() -> None:
     assert nearest == list(range(9))
     with pytest.raises(ValueError, match="no frames"):
         h264_round_trip(torch.rand(0, 3, 8, 8), 18)
+
+
+def test_mix_encodes_each_clip_at_its_own_crf_or_leaves_it_clean() -> None:
+    from vsrkit.degradations.compression import MIX_CLEAN_SHARE, MIX_CRFS, mix_crf
+
+    g = torch.Generator().manual_seed(1)
+    choices = [mix_crf(torch.rand(2, 3, 8, 8, generator=g)) for _ in range(800)]
+    clean = choices.count(None)
+    assert abs(clean / len(choices) - 1 / MIX_CLEAN_SHARE) < 0.05
+    assert {c for c in choices if c is not None} == set(MIX_CRFS)  # every CRF of the range is drawn
+
+    hr = _clip()
+    lr, _target = get_degradation("bi-x264-mix").pair(hr, 4)
+    clean_lr = get_degradation("bi").pair(hr, 4)[0]
+    crf = mix_crf(clean_lr)
+    expected = clean_lr if crf is None else h264_round_trip(clean_lr, crf)
+    assert torch.equal(lr, expected) and torch.equal(lr, get_degradation("bi-x264-mix").pair(hr, 4)[0])
+    # A batch of clips: each clip gets its own choice, as it would alone.
+    batch = torch.stack([hr, hr.flip(-1)])
+    lr_batch = get_degradation("bi-x264-mix").pair(batch, 4)[0]
+    assert torch.equal(lr_batch[0], lr)
+    assert torch.equal(lr_batch[1], get_degradation("bi-x264-mix").pair(hr.flip(-1), 4)[0])

@@ -18,6 +18,7 @@ import pytest
 from vsrkit.cli.main import main
 from vsrkit.demo import scene, write_sample_video
 from vsrkit.engine.upscaler import Upscaler
+from vsrkit.errors import VsrkitError
 from vsrkit.io.video import VideoInput
 
 FONT = b"OTTO" + bytes(range(256)) * 3
@@ -479,3 +480,66 @@ def test_aac_into_mpeg_program_stream_is_reencoded_as_mp2(tmp_path: Path) -> Non
     with av.open(str(tmp_path / "up.mpg")) as c:
         assert [s.codec_context.name for s in c.streams] == ["h264", "mp2"]
         assert sum(1 for _ in c.decode(video=0)) == 10
+
+
+def _with_subtitles(path: Path, srt: str) -> Path:
+    """A tiny H.264 file in ``path``'s container with ``srt`` (SubRip text) as a French subtitle track."""
+    cues = path.with_suffix(".srt")
+    cues.write_text(srt, encoding="utf-8")
+    with av.open(str(cues)) as sub_in, av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 32, 16, "yuv420p"
+        track = c.add_stream_from_template(sub_in.streams.subtitles[0])
+        track.metadata["language"] = "fra"
+        for i in range(20):
+            frame = av.VideoFrame.from_ndarray(np.full((16, 32, 3), 10 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            c.mux(s.encode(frame))
+        c.mux(s.encode(None))
+        for packet in sub_in.demux(sub_in.streams.subtitles[0]):
+            if packet.size:
+                packet.stream = track
+                c.mux(packet)
+    return path
+
+
+def _cues(path: Path) -> tuple[str, str | None, list[tuple[int, int, str]]]:
+    """(codec, language, [(start ms, duration ms, text)]) of the first subtitle track, empty gap-fillers left out."""
+    with av.open(str(path)) as c:
+        track = c.streams.subtitles[0]
+        cues = []
+        for packet in c.demux(track):
+            texts = [r.dialogue.decode() for r in (packet.decode() if packet.size else [])]
+            if any(texts):
+                ms = float(packet.time_base * 1000)
+                cues.append((round(packet.pts * ms), round(packet.duration * ms), " ".join(texts)))
+        return track.codec_context.name, track.metadata.get("language"), cues
+
+
+SRT = "1\n00:00:00,200 --> 00:00:01,000\nBonjour <i>monde</i>\n\n2\n00:00:01,200 --> 00:00:01,900\nDeux\nlignes\n"
+
+
+def test_text_subtitles_a_container_refuses_are_converted_with_their_timing(tmp_path: Path) -> None:
+    """SubRip from MKV into MP4 was an error ("try .mkv"); MP4 and MOV take mov_text, WebM WebVTT."""
+    src = _with_subtitles(tmp_path / "film.mkv", SRT)
+    expected = [(200, 800, "Bonjour monde"), (1200, 700, "Deux\nlignes")]
+    for suffix, codec in ((".mp4", "mov_text"), (".webm", "webvtt"), (".mkv", "srt")):
+        summary = _upscale(src, tmp_path / f"up{suffix}")
+        assert summary.frames_out == 20
+        name, language, cues = _cues(tmp_path / f"up{suffix}")
+        assert (name, language) == (codec, "fra")
+        assert [(start, length) for start, length, _ in cues] == [(200, 800), (1200, 700)]
+        assert [text.replace("{\\i1}", "").replace("{\\i0}", "") for _, _, text in cues] == [t for _, _, t in expected]
+        converted = [n for n in summary.notes if "converted to" in n]
+        if suffix == ".mkv":  # taken as it is
+            assert not converted and "subtitle:srt" in summary.copied_streams
+        else:
+            assert converted == [(f"subtitle stream 1 (srt) converted to {codec} ({suffix} cannot hold it; "
+                                 "text and timing kept, styling may be simplified)")]
+    # Back from mov_text: MKV cannot hold it, SubRip can.
+    summary = _upscale(tmp_path / "up.mp4", tmp_path / "back.mkv")
+    assert _cues(tmp_path / "back.mkv")[0] == "srt" and any("converted to subrip" in n for n in summary.notes)
+    # AVI holds no text subtitles at all: refused before any work, naming the stream, nothing left behind.
+    with pytest.raises(VsrkitError, match=r"up\.avi: cannot copy subtitle stream 1 \(srt\) into this container.*try \.mkv"):
+        _upscale(src, tmp_path / "up.avi")
+    assert not (tmp_path / "up.avi").exists()

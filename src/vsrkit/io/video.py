@@ -235,6 +235,18 @@ class HdrMetadata:
         return {option: ":".join(params)} if params else {}
 
 
+# Text subtitle encoders, in the order they are tried for a container that refuses the input's text subtitles:
+# MP4/MOV take mov_text only, WebM WebVTT only.
+TEXT_SUBTITLE_ENCODERS = ("mov_text", "subrip", "ass", "webvtt")
+
+
+def _is_text_subtitle(stream: av.stream.Stream) -> bool:
+    try:
+        return bool(av.codec.Codec(stream.codec_context.name, "r").text_sub)
+    except (av.error.FFmpegError, ValueError):
+        return False
+
+
 # Encoders that can write HDR10 static metadata (HdrMetadata.encoder_options).
 HDR10_ENCODERS = ("libx265", "libsvtav1")
 
@@ -669,12 +681,17 @@ class VideoOutput:
         self._reencode_wanted: set[int] = set()
         # (the input's copy_streams entry, what was done) for each re-encoded stream.
         self.reencoded: list[tuple[str, str]] = []
+        # Input subtitle stream index -> the text subtitle encoder it is converted with, for text subtitles this
+        # container cannot take as they are (SubRip or ASS from MKV into MP4 is the common case).
+        self._subtitle_encoders: dict[int, str] = {}
         failure = self._open([*required, *optional])
         if failure is not None:
             audio = [s for s in required if s.type == "audio"]
-            refused = {s.index for s in audio if self._open([s]) is not None}
-            if refused:
-                self._reencode_wanted = refused
+            self._reencode_wanted = {s.index for s in audio if self._open([s]) is not None}
+            for s in required:
+                if s.type == "subtitle" and _is_text_subtitle(s) and self._open([s]) is not None:
+                    self._pick_subtitle_encoder(s)
+            if self._reencode_wanted or self._subtitle_encoders:
                 failure = self._open([*required, *optional])
         if failure is not None and optional:
             accepted: list[av.stream.Stream] = []
@@ -785,6 +802,8 @@ class VideoOutput:
             self.stream = stream
             self._copy_map: dict[int, Any] = {}
             self._reencode = {}
+            self._converted_subtitles: dict[int, Any] = {}
+            self.reencoded = []
             for s in extras:
                 what = _describe(s)
                 if s.type == "video" and self.container.format.name not in _COVER_FORMATS:
@@ -795,6 +814,8 @@ class VideoOutput:
                 else:
                     if s.index in self._reencode_wanted:
                         out = self._add_reencoded_audio(s)
+                    elif s.index in self._subtitle_encoders:
+                        out = self._add_converted_subtitle(s, self._subtitle_encoders[s.index])
                     else:
                         out = self.container.add_stream_from_template(s)
                     # The template brings codec parameters only: language, title and the
@@ -924,14 +945,53 @@ class VideoOutput:
         if frames is None:
             self.container.mux(out.encode(None))
 
+    def _pick_subtitle_encoder(self, source: av.stream.Stream) -> None:
+        """The first text subtitle encoder this container takes for ``source``, if any (else it stays refused)."""
+        for name in TEXT_SUBTITLE_ENCODERS:
+            self._subtitle_encoders[source.index] = name
+            if self._open([source]) is None:
+                return
+        del self._subtitle_encoders[source.index]
+
+    def _add_converted_subtitle(self, source: av.stream.Stream, name: str) -> Any:
+        """An output subtitle stream in encoder ``name``, fed by :meth:`copy_packet` decoding ``source``."""
+        decoder = source.codec_context
+        if not decoder.is_open:
+            decoder.open()  # text decoders make their ASS header when opened; the encoder styles from it
+        out = self.container.add_stream(name)
+        out.codec_context.subtitle_header = decoder.subtitle_header
+        out.time_base = out.codec_context.time_base = source.time_base
+        self._converted_subtitles[source.index] = out
+        self.reencoded.append((f"subtitle:{decoder.name}",
+                               (f"{_describe(source)} converted to {name} ({self.path.suffix} cannot hold it; "
+                               "text and timing kept, styling may be simplified)")))
+        return out
+
+    def _mux_converted_subtitle(self, packet: av.Packet) -> None:
+        out = self._converted_subtitles[packet.stream.index]
+        if not packet.size:
+            return  # an end-of-stream marker, no text
+        subtitle = packet.stream.codec_context.decode2(packet)
+        if subtitle is None:
+            return
+        converted = out.codec_context.encode_subtitle(subtitle)
+        # The encoder stamps the packet in microseconds; the input packet's own timing is the truth.
+        converted.stream = out
+        converted.time_base = packet.time_base
+        converted.pts, converted.dts, converted.duration = packet.pts, packet.dts, packet.duration
+        self.container.mux(converted)
+
     def copy_packet(self, packet: av.Packet) -> None:
         out = self._copy_map.get(packet.stream.index)
         if out is None:
             return
         index = packet.stream.index
-        if index in self._reencode:
+        if index in self._reencode or index in self._converted_subtitles:
             try:
-                self._mux_reencoded(index, list(packet.decode()))
+                if index in self._reencode:
+                    self._mux_reencoded(index, list(packet.decode()))
+                else:
+                    self._mux_converted_subtitle(packet)
             except av.error.FFmpegError as exc:
                 raise VsrkitError(f"{self.name}: re-encoding {_describe(packet.stream)} failed "
                                   f"({_av_error_text(exc)})") from None
