@@ -543,3 +543,47 @@ def test_text_subtitles_a_container_refuses_are_converted_with_their_timing(tmp_
     with pytest.raises(VsrkitError, match=r"up\.avi: cannot copy subtitle stream 1 \(srt\) into this container.*try \.mkv"):
         _upscale(src, tmp_path / "up.avi")
     assert not (tmp_path / "up.avi").exists()
+
+
+def test_cli_leaves_subtitles_or_audio_out_when_asked(tmp_path: Path, monkeypatch, capsys) -> None:
+    """AVI holds no subtitles: refused with a hint (exit 2, nothing written); --no-subtitles then writes the video
+    with its sound and says what it left out; --no-audio leaves the sound out and keeps the subtitles."""
+    src = _with_subtitles(tmp_path / "film.mkv", SRT)
+    with av.open(str(src)) as c, av.open(str(tmp_path / "dub.mkv"), "w") as out:  # the same with a sound track
+        streams = {s.index: out.add_stream_from_template(s) for s in c.streams}
+        sound = out.add_stream("aac", rate=16000)
+        sound.layout = "mono"
+        for packet in c.demux():
+            if packet.size:
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+        tone = av.AudioFrame.from_ndarray(np.zeros((1, 16000), np.float32), format="fltp", layout="mono")
+        tone.sample_rate, tone.pts = 16000, 0
+        out.mux(sound.encode(tone))
+        out.mux(sound.encode(None))
+    src = tmp_path / "dub.mkv"
+
+    def run(dst: Path, *flags: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["vsrkit", "upscale", str(src), str(dst), "--model", "bicubic", *flags])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    code, _, err = run(tmp_path / "up.avi")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--no-subtitles" in err
+    assert not (tmp_path / "up.avi").exists()
+
+    code, out, err = run(tmp_path / "up.avi", "--no-subtitles")
+    assert code == 0 and "left out as asked: subtitle stream 1 (srt)" in out
+    with av.open(str(tmp_path / "up.avi")) as c:
+        assert [s.type for s in c.streams] == ["video", "audio"]
+
+    code, out, err = run(tmp_path / "up.mkv", "--no-audio")
+    assert code == 0 and "left out as asked: audio stream 2 (aac)" in out
+    with av.open(str(tmp_path / "up.mkv")) as c:
+        assert [s.type for s in c.streams] == ["video", "subtitle"]
+    assert _cues(tmp_path / "up.mkv")[2][0] == (200, 800, "Bonjour {\\i1}monde{\\i0}")

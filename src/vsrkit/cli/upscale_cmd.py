@@ -75,6 +75,10 @@ def register(app: typer.Typer) -> None:
                          help="Continue a run over the same output that was interrupted (the default), "
                               "or discard what it kept and start over."),
         ] = True,
+        no_audio: Annotated[bool, typer.Option("--no-audio", help="Leave the input's audio out.")] = False,
+        no_subtitles: Annotated[
+            bool, typer.Option("--no-subtitles", help="Leave the input's subtitles out (e.g. picture subtitles MP4 cannot hold).")
+        ] = False,
         fps: Annotated[float, typer.Option(help="Frame rate for frame-folder input.")] = 25.0,
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary.")] = False,
     ) -> None:
@@ -97,7 +101,7 @@ def register(app: typer.Typer) -> None:
                 scale=scale, size=target, deinterlace=deinterlace,
                 start=parse_time(start, "--start") if start is not None else 0.0,
                 duration=parse_time(duration, "--duration") if duration is not None else None,
-                resume=resume,
+                resume=resume, leave_out=[kind for kind, out in (("audio", no_audio), ("subtitle", no_subtitles)) if out],
             )
         except Interrupted as stop:
             typer.echo(stop.message(), err=True)

@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -569,6 +569,7 @@ class Upscaler:
         duration: float | None = None,
         resume: bool = True,
         checkpoint_seconds: float = CHECKPOINT_SECONDS,
+        leave_out: Collection[str] = (),
     ) -> UpscaleSummary:
         """Upscale a video file or frame folder into a video file or frame folder.
 
@@ -589,6 +590,8 @@ class Upscaler:
         (Ctrl-C, SIGTERM; raises :class:`Interrupted`) or stopped by a write error, a run keeps the finished
         segments, and the next run over the same ``output`` with the same settings continues after them
         (``resume``; False starts over), feeding the model :data:`RESUME_WARMUP` frames before the first it writes.
+        ``leave_out`` (``"audio"``, ``"subtitle"``): stream kinds not to copy; they join the segments only at the
+        end, so a resumed run may choose differently.
         """
         src, dst = Path(input), Path(output)
         out_is_video = _check_paths(src, dst)
@@ -618,7 +621,7 @@ class Upscaler:
                 info = None
                 frame_bits = image_bit_depth(paths[0])
             else:
-                video_in = VideoInput(src)
+                video_in = VideoInput(src, leave_out=frozenset(leave_out))
                 info = video_in.info
                 h, w, total = info.height, info.width, info.frames
                 if trimmed:
@@ -725,7 +728,7 @@ class Upscaler:
             sink = None
             if out_is_video:
                 if video_in is not None:
-                    join_in = VideoInput(src)
+                    join_in = VideoInput(src, leave_out=frozenset(leave_out))
                     join_in.chapters = video_in.chapters
                 # A film's joint copies gigabytes (about 2,000 frames a second here): a bar, not a silent minute.
                 with _progress(progress, folder.frames_out, f"joining {dst.name}") as advance:
@@ -777,6 +780,8 @@ class Upscaler:
             notes.append(f"encoded with {encoder} ({info.bit_depth}-bit input; --codec to choose)")
         if info is not None and info.field_order is not None and deinterlace:
             notes.append(f"deinterlaced ({info.field_order}, bwdif)")
+        if video_in is not None and video_in.left_out:
+            notes.append(f"left out as asked: {', '.join(video_in.left_out)}")
         if info is not None and info.matrix_guessed:
             notes.append(f"input colour matrix untagged, assumed {info.matrix_name}")
         if info is not None and info.copy_streams and not out_is_video:

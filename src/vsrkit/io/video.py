@@ -297,7 +297,13 @@ def _rotation_degrees(matrix: tuple[int, ...] | None, metadata: dict[str, str]) 
 class VideoInput:
     """An open input video: ``info``, then :meth:`frames` streams RGB frames once."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, leave_out: frozenset[str] = frozenset()) -> None:
+        """``leave_out``: stream kinds (``"audio"``, ``"subtitle"``) not to copy; :attr:`left_out` lists those
+        the file has."""
+        unknown = set(leave_out) - {"audio", "subtitle"}
+        if unknown:
+            raise ValueError(f"leave_out takes audio and subtitle, not {sorted(unknown)}")
+        self.leave_out = frozenset(leave_out)
         self.path = Path(path)
         self.retimed = 0  # frames whose pts was moved by frames() (repeated or decreasing timestamps)
         if not self.path.exists():
@@ -329,7 +335,8 @@ class VideoInput:
             raise InputError(self.path, "video stream has zero frames")
         self.video = stream
         stream.thread_type = "AUTO"
-        self.copy = [s for s in streams if s.type in ("audio", "subtitle")]
+        self.copy = [s for s in streams if s.type in ("audio", "subtitle") and s.type not in self.leave_out]
+        self.left_out = [_describe(s) for s in streams if s.type in self.leave_out]
         self.data = [s for s in streams.data if not _is_timecode_track(s)]
         # Cover art: one still picture, copied like a data stream.
         self.covers = [
@@ -705,8 +712,9 @@ class VideoOutput:
                 raise exc
             if what == "video":
                 raise VsrkitError(f"{self.name}: cannot write {codec_name} video ({_av_error_text(exc)})") from None
+            hint = " or leave them out (--no-subtitles)" if "subtitle" in what else ""
             raise VsrkitError(
-                f"{self.name}: cannot copy {what} into this container ({_av_error_text(exc)}); try .mkv"
+                f"{self.name}: cannot copy {what} into this container ({_av_error_text(exc)}); try .mkv{hint}"
             ) from None
         self.frames = 0
         self._durations: dict[int, int] = {}
