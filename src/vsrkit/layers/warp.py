@@ -12,11 +12,12 @@ Flow convention (the one BasicSR, mmedit and every flow model in vsrkit use):
 Border handling: ``padding_mode="zeros"`` (default; out-of-frame samples read zero, as BasicVSR++
 does for features) or ``"border"`` (replicate the edge, as SPyNet does for its image pyramid).
 
-API (stable): :func:`flow_warp`, :func:`compose_flows`, :func:`base_grid`.
+API (stable): :func:`flow_warp`, :func:`compose_flows`, :func:`base_grid`, :func:`neighbour_flows`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import torch
@@ -66,3 +67,15 @@ def compose_flows(flow_ab: Tensor, flow_bc: Tensor) -> Tensor:
     This is BasicVSR++'s second-order flow ``flow_n1 + warp(flow_n2, flow_n1)``.
     """
     return flow_ab + flow_warp(flow_bc, flow_ab)
+
+
+def neighbour_flows(estimate: Callable[[Tensor, Tensor], Tensor], clip: Tensor) -> tuple[Tensor, Tensor]:
+    """Flows between neighbouring frames of ``clip`` ``(B, T, C, H, W)`` by ``estimate(a, b)`` (SPyNet, DIS, ...),
+    as BasicVSR-style propagation reads them: ``(forward, backward)``, each ``(B, T-1, 2, H, W)``; ``forward[k]`` is
+    estimated from frame k+1 to frame k (it brings frame k onto k+1), ``backward[k]`` from k to k+1."""
+    b, t, c, h, w = clip.shape
+    earlier = clip[:, :-1].reshape(-1, c, h, w)
+    later = clip[:, 1:].reshape(-1, c, h, w)
+    forward = estimate(later, earlier).reshape(b, t - 1, 2, h, w)
+    backward = estimate(earlier, later).reshape(b, t - 1, 2, h, w)
+    return forward, backward

@@ -48,7 +48,7 @@ from torch import Tensor, nn
 from ..layers.classical_flow import DISFlow
 from ..layers.propagation import ConvResidualBlocks, SecondOrderDeformableAlignment
 from ..layers.spynet import SPyNet
-from ..layers.warp import flow_warp
+from ..layers.warp import flow_warp, neighbour_flows
 from ._registry import register_model, shipped_weights
 from .base import VSRModel
 
@@ -228,12 +228,7 @@ class HiRN(VSRModel):
     # -- flows -------------------------------------------------------------------------------
     def compute_flow(self, lr: Tensor) -> tuple[Tensor, Tensor]:
         """``(forward, backward)`` flows ``(B, T-1, 2, H, W)``: forward[k] is k+1→k, backward[k] is k→k+1."""
-        b, t, c, h, w = lr.shape
-        a = lr[:, :-1].reshape(-1, c, h, w)
-        z = lr[:, 1:].reshape(-1, c, h, w)
-        backward = self.spynet(a, z).reshape(b, t - 1, 2, h, w)
-        forward = self.spynet(z, a).reshape(b, t - 1, 2, h, w)
-        return forward, backward
+        return neighbour_flows(self.spynet, lr)
 
     # -- stage 1 -----------------------------------------------------------------------------
     def _propagate(self, feats: dict[str, list[Tensor]], flows_f: Tensor, flows_b: Tensor, name: str) -> None:

@@ -57,7 +57,7 @@ from torch.utils.checkpoint import checkpoint
 from ..layers.classical_flow import DISFlow
 from ..layers.resize import imresize
 from ..layers.spynet import SPyNet
-from ..layers.warp import compose_flows
+from ..layers.warp import compose_flows, neighbour_flows
 from ._registry import register_model, shipped_weights
 from .base import VSRModel
 
@@ -389,10 +389,7 @@ class IART(VSRModel):
 
     def compute_flow(self, lr: Tensor) -> tuple[Tensor, Tensor]:
         """``(forward, backward)`` flows ``(B, T-1, 2, H, W)``: forward[k] is k+1→k, backward[k] is k→k+1."""
-        b, t, c, h, w = lr.shape
-        a = lr[:, :-1].reshape(-1, c, h, w)
-        z = lr[:, 1:].reshape(-1, c, h, w)
-        return self.spynet(z, a).reshape(b, t - 1, 2, h, w), self.spynet(a, z).reshape(b, t - 1, 2, h, w)
+        return neighbour_flows(self.spynet, lr)
 
     def _branch(self, source: list[Tensor], flows_f: Tensor, flows_b: Tensor, name: str) -> list[Tensor]:
         t = len(source)
