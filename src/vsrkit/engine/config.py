@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import yaml
 
+from ..data.motion import MotionRange
 from ..errors import ConfigError, InputError
 
 
@@ -65,16 +66,6 @@ class ClipLengthConfig:
 
 
 @dataclass
-class MotionConfig:
-    max_shift: float = 6.0
-    max_accel: float = 0.5
-    max_zoom: float = 0.01
-    max_rotation: float = 0.4
-    jitter: float = 0.0
-    sway: float = 0.0
-
-
-@dataclass
 class DataConfig:
     sources: list[SourceConfig] = field(default_factory=list)
     scale: int = 4
@@ -90,7 +81,8 @@ class DataConfig:
     transpose: bool = True
     reverse: bool = True
     max_interval: int = 1
-    motion: MotionConfig = field(default_factory=MotionConfig)
+    # Synthetic camera motion over photographs (vsrkit.data.motion.MotionRange's fields and defaults).
+    motion: MotionRange = field(default_factory=MotionRange)
     cache_dir: str = "data_cache"
     # Mixed clip lengths: iteration i takes entry i % len(mix) (e.g. [{num_frames: 10, batch_size: 8},
     # {num_frames: 40, batch_size: 2}]) in place of num_frames and batch_size. Sources are checked for each length

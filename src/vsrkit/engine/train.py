@@ -29,7 +29,6 @@ from torch.utils.data import DataLoader
 from ..color import rgb_to_y
 from ..data.corpus import load_manifest, prepare_default_corpus
 from ..data.dataset import IterationBatchSampler, Photo, SampleSpec, Source, TrainDataset
-from ..data.motion import MotionRange
 from ..data.printed import prepare_printed
 from ..data.sources import ArraySequence, Clip, frame_folder_clips, read_video_array, reds_clips, vimeo_clips
 from ..degradations import get_degradation
@@ -339,7 +338,7 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
         lr_crop=cfg.data.lr_crop,
         degradation=cfg.data.degradation, flip=cfg.data.flip, transpose=cfg.data.transpose,
         reverse=cfg.data.reverse, max_interval=cfg.data.max_interval,
-        motion=MotionRange(**vars(cfg.data.motion)),
+        motion=cfg.data.motion,
     )
     dataset = TrainDataset(sources, spec, cfg.seed, log=say, lengths=[m.num_frames for m in cfg.data.mix])
     pretrained = cfg.model.weights is not None
