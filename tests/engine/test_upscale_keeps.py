@@ -578,12 +578,12 @@ def test_cli_leaves_subtitles_or_audio_out_when_asked(tmp_path: Path, monkeypatc
     assert not (tmp_path / "up.avi").exists()
 
     code, out, err = run(tmp_path / "up.avi", "--no-subtitles")
-    assert code == 0 and "left out as asked: subtitle stream 1 (srt)" in out
+    assert code == 0 and "left out (as asked): subtitle stream 1 (srt)" in out
     with av.open(str(tmp_path / "up.avi")) as c:
         assert [s.type for s in c.streams] == ["video", "audio"]
 
     code, out, err = run(tmp_path / "up.mkv", "--no-audio")
-    assert code == 0 and "left out as asked: audio stream 2 (aac)" in out
+    assert code == 0 and "left out (as asked): audio stream 2 (aac)" in out
     with av.open(str(tmp_path / "up.mkv")) as c:
         assert [s.type for s in c.streams] == ["video", "subtitle"]
     assert _cues(tmp_path / "up.mkv")[2][0] == (200, 800, "Bonjour {\\i1}monde{\\i0}")

@@ -55,7 +55,7 @@ from ..io.resume import (
     gather_frames,
     join_segments,
 )
-from ..io.video import VideoInput, VideoOutput, default_codec, is_video_path, not_kept
+from ..io.video import PICTURE_ONLY_SUFFIXES, VideoInput, VideoOutput, default_codec, is_video_path, not_kept
 from ..layers.resize import imresize
 from ..models import create_model, list_models
 from ..models.base import StreamingVSRModel, VSRModel
@@ -595,6 +595,9 @@ class Upscaler:
         """
         src, dst = Path(input), Path(output)
         out_is_video = _check_paths(src, dst)
+        pictures_only = dst.suffix.lower() in PICTURE_ONLY_SUFFIXES
+        if pictures_only:
+            leave_out = {*leave_out, "audio", "subtitle"}
         if start < 0 or (duration is not None and duration <= 0):
             raise VsrkitError(f"--start must be >= 0 and --duration > 0, got {start} and {duration}")
         trimmed = start > 0 or duration is not None
@@ -781,7 +784,8 @@ class Upscaler:
         if info is not None and info.field_order is not None and deinterlace:
             notes.append(f"deinterlaced ({info.field_order}, bwdif)")
         if video_in is not None and video_in.left_out:
-            notes.append(f"left out as asked: {', '.join(video_in.left_out)}")
+            why = f"a {dst.suffix} holds pictures only" if pictures_only else "as asked"
+            notes.append(f"left out ({why}): {', '.join(video_in.left_out)}")
         if info is not None and info.matrix_guessed:
             notes.append(f"input colour matrix untagged, assumed {info.matrix_name}")
         if info is not None and info.copy_streams and not out_is_video:

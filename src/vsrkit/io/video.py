@@ -37,10 +37,13 @@ from ..errors import InputError, VsrkitError
 
 VIDEO_SUFFIXES = {
     ".mp4", ".m4v", ".mkv", ".mov", ".webm", ".avi", ".ts", ".mts", ".m2ts", ".flv", ".mpg", ".mpeg",
-    ".ogv", ".3gp", ".wmv", ".y4m", ".nut",
+    ".ogv", ".3gp", ".wmv", ".y4m", ".nut", ".gif",
 }
 # Encoder used when --codec is not given.
-DEFAULT_CODECS = {".webm": "libvpx-vp9", ".ogv": "libtheora", ".avi": "mpeg4", ".flv": "flv", ".wmv": "wmv2"}
+DEFAULT_CODECS = {".webm": "libvpx-vp9", ".ogv": "libtheora", ".avi": "mpeg4", ".flv": "flv", ".wmv": "wmv2",
+                  ".gif": "gif"}
+# Containers that hold pictures only: the input's audio and subtitles are left out (and the summary says so).
+PICTURE_ONLY_SUFFIXES = {".gif"}
 DEFAULT_CODEC = "libx264"
 # For input deeper than 8 bits into these containers: HEVC Main 10 plays on phones, TVs and browsers with hardware
 # decoders, where H.264 High 10 mostly does not; x265 also writes HDR10 metadata (x264 cannot). Not .m4v: FFmpeg
@@ -359,7 +362,10 @@ class VideoInput:
             field_order = "interlaced"
         spc = int(ctx.colorspace)
         matrix = _AVCOL_SPC_TO_SWS.get(spc)
-        guessed = matrix is None
+        # RGB, palette and grey pictures (GIF, PNG-in-MKV, ...) carry no YCbCr matrix: choosing one for the output is
+        # not a guess about the input.
+        fmt = ctx.format
+        guessed = matrix is None and not (fmt.is_rgb or fmt.has_palette or fmt.name.startswith("gray"))
         if matrix is None:
             matrix = guess_matrix(ctx.height)
         full = int(ctx.color_range) == ColorRange.JPEG or ctx.format.name.startswith("yuvj")
@@ -607,6 +613,8 @@ def default_codec(path: Path, source: VideoInfo | None) -> str:
 
 def _pick_pix_fmt(codec: av.Codec, source: VideoInfo | None, width: int, height: int) -> str:
     supported = [f.name for f in (codec.video_formats or [])]
+    if codec.name == "gif":
+        return "pal8"  # a palette chosen per frame (_Palettiser), not GIF's fixed 3-3-2 colour cube
     wanted = "yuv420p"
     if source is not None:
         wanted = source.pix_fmt.replace("yuvj", "yuv")
@@ -616,6 +624,52 @@ def _pick_pix_fmt(codec: av.Codec, source: VideoInfo | None, width: int, height:
         high = [f for f in supported if f.startswith("yuv420p1")] if source and source.bit_depth > 8 else []
         wanted = high[0] if high else ("yuv420p" if "yuv420p" in supported else supported[0])
     return wanted
+
+
+def _without_gif_header(packet: av.Packet) -> av.Packet:
+    """A GIF encoder writes the file header into its first packet; the muxer drops it from the file's first packet
+    only, and a second header met in a joined segment shifts every later frame's delay. This one without it."""
+    data = bytes(packet)
+    if not data.startswith(b"GIF8") or len(data) < 13:
+        return packet
+    flags = data[10]
+    palette = 3 << ((flags & 7) + 1) if flags & 0x80 else 0  # global colour table after the screen descriptor
+    stripped = av.Packet(data[13 + palette :])
+    stripped.pts, stripped.dts, stripped.duration = packet.pts, packet.dts, packet.duration
+    stripped.time_base, stripped.is_keyframe = packet.time_base, packet.is_keyframe
+    return stripped
+
+
+class _Palettiser:
+    """RGB frames to 256-colour palette frames, a palette per frame (FFmpeg's palettegen + paletteuse, error-diffusion
+    dithering): a per-frame palette keeps the output streaming, where one palette for the whole clip needs every
+    frame first. Frames come out one behind; :meth:`flush` gives the last."""
+
+    def __init__(self, width: int, height: int, time_base: Fraction) -> None:
+        self.graph = av.filter.Graph()
+        source = self.graph.add_buffer(width=width, height=height, format="rgb24", time_base=time_base)
+        split = self.graph.add("split")
+        palette = self.graph.add("palettegen", "stats_mode=single:reserve_transparent=0")
+        use = self.graph.add("paletteuse", "new=1:dither=sierra2_4a")
+        sink = self.graph.add("buffersink")
+        source.link_to(split)
+        split.link_to(use, 0, 0)
+        split.link_to(palette, 1, 0)
+        palette.link_to(use, 0, 1)
+        use.link_to(sink)
+        self.graph.configure()
+
+    def push(self, frame: av.VideoFrame | None) -> list[av.VideoFrame]:
+        self.graph.push(frame)
+        out = []
+        while True:
+            try:
+                out.append(self.graph.pull())
+            except (av.error.BlockingIOError, av.error.EOFError):
+                return out
+
+    def flush(self) -> list[av.VideoFrame]:
+        return self.push(None)
 
 
 class VideoOutput:
@@ -721,6 +775,7 @@ class VideoOutput:
         # Streams given up while muxing (see copy_packet).
         self.lost: list[str] = []
         self._held: dict[int, av.Packet] = {}
+        self._palettiser = _Palettiser(width, height, time_base) if self.pix_fmt == "pal8" and video_from is None else None
         self._gaps: dict[int, int] = {}
 
     def _open(self, extras: list[av.stream.Stream]) -> tuple[str, BaseException] | None:
@@ -798,6 +853,10 @@ class VideoOutput:
                 options["x265-params"] = ":".join(p for p in ("log-level=error", options.get("x265-params")) if p)
             if codec_name == "libsvtav1":
                 os.environ.setdefault("SVT_LOG", "1")  # errors only; SVT-AV1 reads its log level from here
+            if codec_name == "gif":
+                # Every frame with its own palette: a frame relying on the header's global palette would take the first
+                # segment's colours where segments are joined.
+                options["global_palette"] = "0"
             if codec_name == "libvpx-vp9":
                 options.setdefault("crf", "30")
                 options["b"] = "0"
@@ -851,6 +910,8 @@ class VideoOutput:
                 packets = list(self._annexb.filter(packet))
             else:
                 packets = [] if packet is None else [packet]
+            if packets and self.frames and self.video_from.codec_context.name == "gif":
+                packets = [_without_gif_header(p) for p in packets]
             for out in packets:
                 out.stream = self.stream
                 if time_base is not None:
@@ -910,6 +971,9 @@ class VideoOutput:
         if high:
             arr = arr.astype(np.uint16)
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(arr), format="rgb48le" if high else "rgb24")
+        if self._palettiser is not None:
+            self._emit(frame, pts, duration)
+            return
         frame = frame.reformat(
             format=self.pix_fmt,
             dst_colorspace=self.matrix,
@@ -924,7 +988,8 @@ class VideoOutput:
         if duration:
             frame.duration = duration
             self._durations[pts] = duration
-        self._encode(frame)
+        for ready in self._palettiser.push(frame) if self._palettiser is not None else [frame]:
+            self._encode(ready)
         self.frames += 1
 
     def _add_reencoded_audio(self, source: av.stream.Stream) -> Any:
@@ -1042,6 +1107,8 @@ class VideoOutput:
     def close(self) -> None:
         """Flush the encoder and the held-back data packets, and finish the file."""
         try:
+            for ready in self._palettiser.flush() if self._palettiser is not None else []:
+                self._encode(ready)
             self._encode(None)
             for index in self._reencode:
                 self._mux_reencoded(index, None)
