@@ -486,9 +486,11 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
             if is_main and cfg.log_every and it % cfg.log_every == 0:
                 elapsed = time.time() - t_window
                 mean_loss = window_loss / max(1, window_n)
+                # Left to go at this process's mean rate so far (validation included), steadier than the window's.
+                left = (end - it) * (time.time() - t_start) / (it - start)
                 say(f"iter {it}/{cfg.iterations} loss {mean_loss:.5f} lr {lr_now:.2e} "
                     f"{cfg.log_every / elapsed:.2f} it/s skipped {counters['skipped_nonfinite']} "
-                    f"wall {wall_time() / 60:.1f} min")
+                    f"wall {wall_time() / 60:.1f} min, about {left / 60:.1f} min to go")
                 if writer is not None:
                     writer.add_scalar("train/loss", mean_loss, it)
                     writer.add_scalar("train/lr", lr_now, it)
