@@ -284,3 +284,19 @@ def test_process_group_sigterm_with_workers_writes_checkpoint(tmp_path: Path) ->
     assert "stopped by signal" in output and "Traceback" not in output, output
     stopped_at = load_checkpoint(last)["iteration"]
     assert 1 <= stopped_at < 100_000
+
+
+def test_gradient_checkpointing_trains_the_same_weights(tmp_path: Path) -> None:
+    """The config switch: the same run with each frame's activations recomputed ends at the same weights (within
+    float reassociation); a model that cannot recompute its steps is refused with the key's name."""
+    data = make_clip(tmp_path / "clip")
+    plain = train(config_from_dict(tiny_config(tmp_path, data, "plain", iterations=6)), log=lambda *_: None)
+    ckpt = train(config_from_dict(tiny_config(tmp_path, data, "ckpt", iterations=6, gradient_checkpointing=True)),
+                 log=lambda *_: None)
+    assert ckpt.model.gradient_checkpointing and not plain.model.gradient_checkpointing
+    for name, value in plain.model.state_dict().items():
+        torch.testing.assert_close(ckpt.model.state_dict()[name], value, rtol=1e-4, atol=1e-6)
+    cfg = tiny_config(tmp_path, data, "mrvsr", iterations=1, gradient_checkpointing=True)
+    cfg["model"] = {"name": "mrvsr", "kwargs": {"filters": 8, "srnl_size": 8}}
+    with pytest.raises(ConfigError, match="gradient_checkpointing: 'mrvsr' does not support it"):
+        train(config_from_dict(cfg), log=lambda *_: None)

@@ -129,6 +129,38 @@ def test_burn_in_outputs_the_later_frames_and_trains_every_parameter(name: str) 
         model(clip, burn_in=clip.shape[1])
 
 
+CHECKPOINTABLE = [n for n in list_models() if _tiny(n).supports_gradient_checkpointing and count_parameters(n) > 0]
+
+
+def test_the_recurrent_families_support_gradient_checkpointing() -> None:
+    assert {"rlsp-7-48", "rlsp-dis-7-48", "rlsp-bi-dis-7-48", "rlsp-rgb", "rfs3", "default"} <= set(CHECKPOINTABLE)
+    assert "mrvsr" not in CHECKPOINTABLE  # SRNL normalises once per sequence, inside its first step
+
+
+@pytest.mark.parametrize("name", CHECKPOINTABLE)
+def test_gradient_checkpointing_gives_the_same_loss_and_gradients(name: str) -> None:
+    """Each frame's step recomputed in the backward pass (memory: benchmarks/train_memory.py) changes nothing."""
+    model = _tiny(name).train()
+    clip = _clip(name)
+
+    def loss_and_grads() -> tuple[torch.Tensor, list[torch.Tensor]]:
+        model.zero_grad()
+        loss = model(clip).square().mean()
+        loss.backward()
+        return loss.detach(), [p.grad.clone() for p in model.parameters()]
+
+    loss, grads = loss_and_grads()
+    with torch.no_grad():
+        plain = model(clip)
+    model.gradient_checkpointing = True
+    loss_ckpt, grads_ckpt = loss_and_grads()
+    assert torch.equal(loss, loss_ckpt)
+    for g, h in zip(grads, grads_ckpt, strict=True):
+        torch.testing.assert_close(h, g, rtol=1e-5, atol=1e-8)
+    with torch.no_grad():  # evaluation (and the EMA copy) runs as before
+        assert torch.equal(model(clip), plain)
+
+
 def test_weights_file_hparams_are_used_and_conflicts_rejected(tmp_path: Path) -> None:
     """Arguments a preset leaves open come from the file; pinned ones must agree with it."""
     from vsrkit.errors import WeightsError

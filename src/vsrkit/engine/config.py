@@ -136,6 +136,10 @@ class TrainConfig:
     # EMA decay (0: no EMA). Validation and the exported weights use the EMA when enabled.
     ema: float = 0.0
     amp: Literal["none", "bf16", "fp16"] = "none"
+    # Recompute each frame's activations in the backward pass instead of keeping the whole clip's: training memory
+    # about one frame's worth instead of the clip's, for a second forward pass (recurrent and bidirectional RLSP,
+    # RFS3).
+    gradient_checkpointing: bool = False
     iterations: int = 1000
     seed: int = 0
     device: str = "auto"

@@ -345,6 +345,11 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
     model = create_model(cfg.model.name, weights=cfg.model.weights, pretrained=pretrained, **cfg.model.kwargs)
     if model.scale != cfg.data.scale:
         raise ConfigError(f"data.scale: {cfg.data.scale} but model {cfg.model.name!r} has scale {model.scale}")
+    if cfg.gradient_checkpointing:
+        if not model.supports_gradient_checkpointing:
+            raise ConfigError(f"gradient_checkpointing: {cfg.model.name!r} does not support it (RLSP, bidirectional "
+                              "RLSP and RFS3 do)")
+        model.gradient_checkpointing = True
     burn_in_by_length = ({m.num_frames: m.burn_in for m in cfg.data.mix} if cfg.data.mix
                          else {cfg.data.num_frames: cfg.data.burn_in})
     if any(burn_in_by_length.values()) and not (isinstance(model, StreamingVSRModel) and model.kind == "recurrent"):

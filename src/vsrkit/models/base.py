@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import torch
+import torch.utils.checkpoint
 from torch import Tensor, nn
 
 Kind = Literal["recurrent", "sliding-window", "bidirectional"]
@@ -49,9 +50,21 @@ class VSRModel(nn.Module):
     # weights instead of using autocast, which costs a dtype conversion per op on small frames.
     low_precision_weights: ClassVar[bool] = False
 
+    # Models whose per-frame step can be recomputed in the backward pass (``gradient_checkpointing``): training
+    # then holds one frame's activations instead of the whole clip's, at the cost of a second forward pass.
+    supports_gradient_checkpointing: ClassVar[bool] = False
+    gradient_checkpointing: bool = False
+
     scale: int
     # Constructor keyword arguments, set by the registry; saved with weights.
     hparams: dict[str, Any]
+
+    def checkpointed(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)``; with ``gradient_checkpointing`` on and autograd recording, its activations are not kept but
+        recomputed in the backward pass (the same values: RNG state is restored, and the steps are deterministic)."""
+        if self.gradient_checkpointing and torch.is_grad_enabled():
+            return torch.utils.checkpoint.checkpoint(fn, *args, use_reentrant=False)
+        return fn(*args)
 
     @property
     def out_channels(self) -> int:
@@ -79,6 +92,7 @@ class StreamingVSRModel(VSRModel):
     """
 
     radius: ClassVar[int] = 1
+    supports_gradient_checkpointing: ClassVar[bool] = True
 
     def initial_state(self, frame: Tensor) -> State:
         """State before the first frame, for LR frames shaped like ``frame`` ``(B, 3, H, W)``."""
@@ -110,6 +124,6 @@ class StreamingVSRModel(VSRModel):
                 with torch.no_grad():
                     _, state = self.step(lr[:, idx], state)
                 continue
-            out, state = self.step(lr[:, idx], state)
+            out, state = self.checkpointed(self.step, lr[:, idx], state)
             outputs.append(out)
         return torch.stack(outputs, dim=1)

@@ -43,6 +43,9 @@ class MRVSR(StreamingVSRModel):
     kind = "recurrent"
     output = "Y"
     radius = 1
+    # SRNL normalises its weights once per sequence, inside the first step (spectral_norm_cache); a step recomputed
+    # in the backward pass, outside that sequence, would run the power iteration again on other tensors.
+    supports_gradient_checkpointing = False
     # Layers inside the recurrence h[t-1] -> h[t] (the spectrum analysis flags them).
     recurrent_layers: ClassVar[tuple[str, ...]] = ("phi0", "phi1")
 

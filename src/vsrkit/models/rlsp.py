@@ -328,6 +328,7 @@ class BidirectionalRLSP(VSRModel):
     # within 0.003 dB of a whole-clip run, largest difference 7.0/255 (with none: -0.03 dB, 18/255).
     chunk_warmup = 4
     carries_chunk_state = True
+    supports_gradient_checkpointing = True
     chunk_left_context = 1  # the forward cell's window reaches back one frame
 
     def __init__(
@@ -494,7 +495,7 @@ class BidirectionalRLSP(VSRModel):
 
                 cell_flows = (towards(before), towards(after))
             guide = backward[t].guide if cell.guide_channels and backward is not None else None
-            y_hr, features, state = cell.cell(lr[:, [before, t, after]], state, cell_flows, guide)
+            y_hr, features, state = self.checkpointed(cell.cell, lr[:, [before, t, after]], state, cell_flows, guide)
             yield t, y_hr, features, state
 
     def _forward_weight(self, seen_forward: int, seen_backward: int) -> float:
