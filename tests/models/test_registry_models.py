@@ -149,10 +149,25 @@ def test_gradient_checkpointing_gives_the_same_loss_and_gradients(name: str) -> 
         loss.backward()
         return loss.detach(), [p.grad.clone() for p in model.parameters()]
 
+    def saved_bytes() -> int:
+        """What autograd keeps for the backward pass during a forward pass (checkpointing is for this)."""
+        total = 0
+
+        def pack(t: torch.Tensor) -> torch.Tensor:
+            nonlocal total
+            total += t.numel() * t.element_size()
+            return t
+
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            model(clip)
+        return total
+
     loss, grads = loss_and_grads()
+    kept = saved_bytes()
     with torch.no_grad():
         plain = model(clip)
     model.gradient_checkpointing = True
+    assert saved_bytes() < kept / 2
     loss_ckpt, grads_ckpt = loss_and_grads()
     assert torch.equal(loss, loss_ckpt)
     for g, h in zip(grads, grads_ckpt, strict=True):
