@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -15,7 +14,6 @@ import av
 import numpy as np
 import pytest
 
-from vsrkit.cli.main import main
 from vsrkit.demo import scene, write_sample_video
 from vsrkit.engine.upscaler import Upscaler
 from vsrkit.errors import VsrkitError
@@ -173,17 +171,12 @@ def test_mp4_cover_art_is_kept_in_mp4_and_named_when_mkv_cannot_hold_it(tmp_path
     assert len(summary.warnings) == 1 and "cover art" in summary.warnings[0]
 
 
-def test_cli_copies_fonts_into_mkv_and_warns_once_for_mp4(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_cli_copies_fonts_into_mkv_and_warns_once_for_mp4(tmp_path: Path, vsrkit_cli) -> None:
     src = _make(tmp_path / "anime.mkv", font=True)
 
     def run(dst: Path) -> tuple[int, str]:
-        monkeypatch.setattr(sys, "argv", ["vsrkit", "upscale", str(src), str(dst), "--model", "bicubic", "--quiet"])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        return code, capsys.readouterr().err
+        code, _, err = vsrkit_cli("upscale", src, dst, "--model", "bicubic", "--quiet")
+        return code, err
 
     code, err = run(tmp_path / "up.mkv")
     assert code == 0 and err == ""
@@ -545,7 +538,7 @@ def test_text_subtitles_a_container_refuses_are_converted_with_their_timing(tmp_
     assert not (tmp_path / "up.avi").exists()
 
 
-def test_cli_leaves_subtitles_or_audio_out_when_asked(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_cli_leaves_subtitles_or_audio_out_when_asked(tmp_path: Path, vsrkit_cli) -> None:
     """AVI holds no subtitles: refused with a hint (exit 2, nothing written); --no-subtitles then writes the video
     with its sound and says what it left out; --no-audio leaves the sound out and keeps the subtitles."""
     src = _with_subtitles(tmp_path / "film.mkv", SRT)
@@ -564,14 +557,7 @@ def test_cli_leaves_subtitles_or_audio_out_when_asked(tmp_path: Path, monkeypatc
     src = tmp_path / "dub.mkv"
 
     def run(dst: Path, *flags: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["vsrkit", "upscale", str(src), str(dst), "--model", "bicubic", *flags])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
+        return vsrkit_cli("upscale", src, dst, "--model", "bicubic", *flags)
 
     code, _, err = run(tmp_path / "up.avi")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "--no-subtitles" in err

@@ -260,7 +260,7 @@ def test_interrupted_while_joining_keeps_every_segment_and_the_next_run_only_joi
 
 
 def test_cli_refuses_a_kept_run_with_other_settings_in_one_line_and_no_resume_starts_over(
-    tmp_path: Path, monkeypatch, capsys
+    tmp_path: Path, vsrkit_cli
 ) -> None:
     src = _film(tmp_path / "film.mp4")
     dst = tmp_path / "out.mp4"
@@ -268,15 +268,7 @@ def test_cli_refuses_a_kept_run_with_other_settings_in_one_line_and_no_resume_st
         _upscale(_StopsAfter(40), src, dst)  # CRF 0: the CLI's default is 18
 
     def cli(*extra: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["vsrkit", "upscale", str(src), str(dst), "--model", "bicubic", "--codec",
-                                          "libx264", *extra])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-        out = capsys.readouterr()
-        return code, out.out, out.err
+        return vsrkit_cli("upscale", src, dst, "--model", "bicubic", "--codec", "libx264", *extra)
 
     code, _, err = cli()
     assert code == 2 and err.count("\n") == 1 and "other settings (crf)" in err and "--no-resume" in err
