@@ -54,17 +54,19 @@ def main() -> None:
     print("model | frames | plain: peak MB, s | checkpointed: peak MB, s | memory ratio | time ratio")
     for name in args.models:
         for frames in args.frames:
-            runs = []
+            runs: list[dict | None] = []
             for checkpointing in (False, True):
                 out = subprocess.run(
                     [sys.executable, __file__, "--batch", str(args.batch), "--crop", str(args.crop),
                      "--child", name, json.dumps([frames, checkpointing])],
-                    capture_output=True, text=True, check=True)
-                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+                    check=False, capture_output=True, text=True)
+                # A child killed by the kernel (SIGKILL: out of memory) is a result too.
+                runs.append(json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0 else None)
+            cells = [f"{r['peak_mb']:.0f}, {r['seconds']:.2f}" if r else "failed (killed: out of memory?)" for r in runs]
             plain, ckpt = runs
-            print(f"{name} | {frames} | {plain['peak_mb']:.0f}, {plain['seconds']:.2f} | "
-                  f"{ckpt['peak_mb']:.0f}, {ckpt['seconds']:.2f} | {ckpt['peak_mb'] / plain['peak_mb']:.2f} | "
-                  f"{ckpt['seconds'] / plain['seconds']:.2f}", flush=True)
+            ratios = (f"{ckpt['peak_mb'] / plain['peak_mb']:.2f} | {ckpt['seconds'] / plain['seconds']:.2f}"
+                      if plain and ckpt else "- | -")
+            print(f"{name} | {frames} | {cells[0]} | {cells[1]} | {ratios}", flush=True)
 
 
 if __name__ == "__main__":

@@ -133,7 +133,8 @@ CHECKPOINTABLE = [n for n in list_models() if _tiny(n).supports_gradient_checkpo
 
 
 def test_the_recurrent_families_support_gradient_checkpointing() -> None:
-    assert {"rlsp-7-48", "rlsp-dis-7-48", "rlsp-bi-dis-7-48", "rlsp-rgb", "rfs3", "default"} <= set(CHECKPOINTABLE)
+    assert {"rlsp-7-48", "rlsp-dis-7-48", "rlsp-bi-dis-7-48", "rlsp-rgb", "rfs3", "default", "hirn", "iart"} <= set(
+        CHECKPOINTABLE)
     assert "mrvsr" not in CHECKPOINTABLE  # SRNL normalises once per sequence, inside its first step
 
 

@@ -138,7 +138,7 @@ class TrainConfig:
     amp: Literal["none", "bf16", "fp16"] = "none"
     # Recompute each frame's activations in the backward pass instead of keeping the whole clip's: training memory
     # about one frame's worth instead of the clip's, for a second forward pass (recurrent and bidirectional RLSP,
-    # RFS3).
+    # RFS3, HiRN, IART).
     gradient_checkpointing: bool = False
     iterations: int = 1000
     seed: int = 0

@@ -348,7 +348,7 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
     if cfg.gradient_checkpointing:
         if not model.supports_gradient_checkpointing:
             raise ConfigError(f"gradient_checkpointing: {cfg.model.name!r} does not support it (RLSP, bidirectional "
-                              "RLSP and RFS3 do)")
+                              "RLSP, RFS3, HiRN and IART do)")
         model.gradient_checkpointing = True
     burn_in_by_length = ({m.num_frames: m.burn_in for m in cfg.data.mix} if cfg.data.mix
                          else {cfg.data.num_frames: cfg.data.burn_in})

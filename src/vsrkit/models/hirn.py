@@ -176,6 +176,7 @@ class HiRN(VSRModel):
 
     arch = "hirn"
     kind = "bidirectional"
+    supports_gradient_checkpointing = True
     output = "RGB"
     # Stage-2 references reach one GOP (16 frames) away; the recurrences decay within about as much.
     chunk_warmup = 16
@@ -228,7 +229,7 @@ class HiRN(VSRModel):
     # -- flows -------------------------------------------------------------------------------
     def compute_flow(self, lr: Tensor) -> tuple[Tensor, Tensor]:
         """``(forward, backward)`` flows ``(B, T-1, 2, H, W)``: forward[k] is k+1→k, backward[k] is k→k+1."""
-        return neighbour_flows(self.spynet, lr)
+        return neighbour_flows(lambda a, b: self.checkpointed(self.spynet, a, b), lr)
 
     # -- stage 1 -----------------------------------------------------------------------------
     def _propagate(self, feats: dict[str, list[Tensor]], flows_f: Tensor, flows_b: Tensor, name: str) -> None:
@@ -251,12 +252,12 @@ class HiRN(VSRModel):
                 if i > 1:
                     feat_n2 = out[order[i - 2]]
                     flow_n2 = flows_b[:, idx + 1] if backward else flows_f[:, idx - 2]
-                feat_prop, cond_n1, cond_n2 = self.deform_align[name].align(
-                    feat_prop, current, flow_n1, feat_n2, flow_n2
+                feat_prop, cond_n1, cond_n2 = self.checkpointed(
+                    self.deform_align[name].align, feat_prop, current, flow_n1, feat_n2, flow_n2
                 )
-            twa = self.twa[name](torch.stack([cond_n1, feat_f, cond_n2], dim=1))
+            twa = self.checkpointed(self.twa[name], torch.stack([cond_n1, feat_f, cond_n2], dim=1))
             x = torch.cat([current] + [feats[k][idx] for k in earlier] + [feat_prop, twa], dim=1)
-            feat_prop = feat_prop + self.backbone[name](x)
+            feat_prop = feat_prop + self.checkpointed(self.backbone[name], x)
             out[idx] = feat_prop
         feats[name] = out  # type: ignore[assignment]
 
@@ -286,10 +287,11 @@ class HiRN(VSRModel):
                 cond_l0 = flow_warp(feat_l0, flow_l0)
                 cond_l1 = flow_warp(feat_l1, flow_l1)
                 cond = torch.cat([cond_l0, current, cond_l1], dim=1)
-                feat_prop = self.deform_align[name](torch.cat([feat_l0, feat_l1], dim=1), cond, flow_l0, flow_l1)
-            twa = self.twa[name](torch.stack([cond_l0, feats["forward_1"][f], cond_l1], dim=1))
+                feat_prop = self.checkpointed(
+                    self.deform_align[name], torch.cat([feat_l0, feat_l1], dim=1), cond, flow_l0, flow_l1)
+            twa = self.checkpointed(self.twa[name], torch.stack([cond_l0, feats["forward_1"][f], cond_l1], dim=1))
             x = torch.cat([current, feats["backward_1"][f], feats["forward_1"][f], feat_prop, twa], dim=1)
-            group[f] = feat_prop + self.backbone[name](x)
+            group[f] = feat_prop + self.checkpointed(self.backbone[name], x)
         feats[name] = group
 
     def forward(self, lr: Tensor) -> Tensor:
@@ -301,7 +303,7 @@ class HiRN(VSRModel):
         x = F.pad(lr.reshape(b * t, c, h, w), (0, pw, 0, ph), mode="replicate") if ph or pw else lr.reshape(b * t, c, h, w)
         hp, wp = h + ph, w + pw
         x5 = x.reshape(b, t, c, hp, wp)
-        spatial = self.feat_extract(x).reshape(b, t, -1, hp, wp)
+        spatial = self.checkpointed(self.feat_extract, x).reshape(b, t, -1, hp, wp)
         feats: dict[str, list[Tensor]] = {"spatial": list(spatial.unbind(1))}
         if t > 1:
             flows_f, flows_b = self.compute_flow(x5)
@@ -313,13 +315,17 @@ class HiRN(VSRModel):
         outputs = []
         for i in range(t):
             hr = torch.cat([feats[k][i] for k in ("spatial", "backward_1", "forward_1", "group_1")], dim=1)
-            hr = self.reconstruction(hr)
-            hr = self.lrelu(self.pixel_shuffle(self.upconv1(hr)))
-            hr = self.lrelu(self.pixel_shuffle(self.upconv2(hr)))
-            hr = self.conv_last(self.lrelu(self.conv_hr(hr)))
-            hr = hr + F.interpolate(x5[:, i], scale_factor=4, mode="bilinear", align_corners=False)
+            hr = self.checkpointed(self._reconstruct, hr, x5[:, i])
             outputs.append(hr[..., : 4 * h, : 4 * w])
         return torch.stack(outputs, dim=1)
+
+    def _reconstruct(self, feat: Tensor, lr: Tensor) -> Tensor:
+        """One frame's HR output from its concatenated branch features and its LR frame."""
+        hr = self.reconstruction(feat)
+        hr = self.lrelu(self.pixel_shuffle(self.upconv1(hr)))
+        hr = self.lrelu(self.pixel_shuffle(self.upconv2(hr)))
+        hr = self.conv_last(self.lrelu(self.conv_hr(hr)))
+        return hr + F.interpolate(lr, scale_factor=4, mode="bilinear", align_corners=False)
 
 
 register_model(

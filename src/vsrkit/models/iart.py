@@ -332,6 +332,7 @@ class IART(VSRModel):
 
     arch = "iart"
     kind = "bidirectional"
+    supports_gradient_checkpointing = True
     output = "RGB"
     # Four chained recurrent branches: influence decays over roughly ten frames (BasicVSR++-like).
     chunk_warmup = 10
@@ -389,7 +390,7 @@ class IART(VSRModel):
 
     def compute_flow(self, lr: Tensor) -> tuple[Tensor, Tensor]:
         """``(forward, backward)`` flows ``(B, T-1, 2, H, W)``: forward[k] is k+1→k, backward[k] is k→k+1."""
-        return neighbour_flows(self.spynet, lr)
+        return neighbour_flows(lambda a, b: self.checkpointed(self.spynet, a, b), lr)
 
     def _branch(self, source: list[Tensor], flows_f: Tensor, flows_b: Tensor, name: str) -> list[Tensor]:
         t = len(source)
@@ -401,16 +402,17 @@ class IART(VSRModel):
         for i, idx in enumerate(order):
             current = source[idx]
             if i == 0:
-                prop = swin(torch.stack([current, current, current], dim=1))
+                prop = self.checkpointed(swin, torch.stack([current, current, current], dim=1))
             else:
                 flow_n1 = flows_b[:, idx] if backward else flows_f[:, idx - 1]
-                cond_n1 = self.implicit_warp(prop, current, flow_n1)
+                cond_n1 = self.checkpointed(self.implicit_warp, prop, current, flow_n1)
                 if i > 1:
                     flow_n2 = flows_b[:, idx + 1] if backward else flows_f[:, idx - 2]
-                    cond_n2 = self.implicit_warp(out[order[i - 2]], current, compose_flows(flow_n1, flow_n2))  # type: ignore[arg-type]
+                    cond_n2 = self.checkpointed(self.implicit_warp, out[order[i - 2]], current,
+                                                compose_flows(flow_n1, flow_n2))
                 else:
                     cond_n2 = torch.zeros_like(cond_n1)
-                prop = swin(torch.stack([cond_n1, current, cond_n2], dim=1))
+                prop = self.checkpointed(swin, torch.stack([cond_n1, current, cond_n2], dim=1))
             out[idx] = prop
         return out  # type: ignore[return-value]
 
@@ -431,14 +433,15 @@ class IART(VSRModel):
         feats = list(spatial.unbind(1))
         for name in ("backward_1", "forward_1", "backward_2", "forward_2"):
             feats = self._branch(feats, flows_f, flows_b, name)
-        outputs = []
-        for i in range(t):
-            hr = self.conv_before_upsample(feats[i])
-            hr = self.lrelu(self.pixel_shuffle(self.upconv1(hr)))
-            hr = self.lrelu(self.pixel_shuffle(self.upconv2(hr)))
-            hr = self.conv_last(self.lrelu(self.conv_hr(hr)))
-            outputs.append(hr + self._upsample_lr(lr[:, i]))
-        return torch.stack(outputs, dim=1)
+        return torch.stack([self.checkpointed(self._reconstruct, feats[i], lr[:, i]) for i in range(t)], dim=1)
+
+    def _reconstruct(self, feat: Tensor, lr: Tensor) -> Tensor:
+        """One frame's HR output from its last branch's features and its LR frame."""
+        hr = self.conv_before_upsample(feat)
+        hr = self.lrelu(self.pixel_shuffle(self.upconv1(hr)))
+        hr = self.lrelu(self.pixel_shuffle(self.upconv2(hr)))
+        hr = self.conv_last(self.lrelu(self.conv_hr(hr)))
+        return hr + self._upsample_lr(lr)
 
 
 register_model(
