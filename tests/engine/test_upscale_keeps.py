@@ -573,3 +573,14 @@ def test_cli_leaves_subtitles_or_audio_out_when_asked(tmp_path: Path, vsrkit_cli
     with av.open(str(tmp_path / "up.mkv")) as c:
         assert [s.type for s in c.streams] == ["video", "subtitle"]
     assert _cues(tmp_path / "up.mkv")[2][0] == (200, 800, "Bonjour {\\i1}monde{\\i0}")
+
+
+def test_a_part_keeps_the_subtitle_on_screen_at_its_start_and_ends_cues_with_it(tmp_path: Path) -> None:
+    """--start 0.5 falls inside the first cue (0.2-1.0 s): it is shown from 0 for the 0.5 s left; --duration 0.6 ends
+    the second cue (1.2-1.9 s, at 0.7 s into the part) with the part. Before, a cue begun before the start was lost."""
+    src = _with_subtitles(tmp_path / "film.mkv", SRT)
+    for suffix in (".mkv", ".mp4"):
+        Upscaler("bicubic", device="cpu").upscale(src, tmp_path / f"part{suffix}", progress=False, start=0.5,
+                                                  duration=1.0)
+        timing = [(begin, length) for begin, length, _ in _cues(tmp_path / f"part{suffix}")[2]]
+        assert timing == [(0, 500), (700, 300)], suffix

@@ -243,6 +243,10 @@ class HdrMetadata:
 TEXT_SUBTITLE_ENCODERS = ("mov_text", "subrip", "ass", "webvtt")
 
 
+# Seconds before a part's start (--start) the copy pass reads from, to meet a subtitle cue still on screen then.
+SUBTITLE_LOOKBACK = 10.0
+
+
 def _is_text_subtitle(stream: av.stream.Stream) -> bool:
     try:
         return bool(av.codec.Codec(stream.codec_context.name, "r").text_sub)
@@ -443,7 +447,9 @@ class VideoInput:
         if not streams:
             return
         if start > 0:
-            self._seek_before(start)
+            # Back far enough to meet a subtitle cue still on screen at the start (kept by _trimmed_packets).
+            subtitles = any(s.type == "subtitle" for s in self.copy)
+            self._seek_before(max(0.0, start - SUBTITLE_LOOKBACK) if subtitles else start)
         forward = self._trimmed_packets(on_packet, start, end)
         for packet in self.container.demux(streams):
             self._forward(packet, forward)
@@ -509,8 +515,17 @@ class VideoInput:
             stamp = packet.pts if packet.pts is not None else packet.dts
             if tb and stamp is not None:
                 t = float(stamp * tb)
+                if t < start and packet.stream.type == "subtitle" and packet.duration \
+                        and t + float(packet.duration * tb) > start:
+                    # A cue on screen at the start: shown from the part's start for what is left of it.
+                    shown_until = stamp + packet.duration
+                    packet.pts = packet.dts = stamp = round(start / tb)
+                    packet.duration = shown_until - stamp
+                    t = start
                 if t < start or (end is not None and t >= end):
                     return
+                if end is not None and packet.stream.type == "subtitle" and packet.duration:
+                    packet.duration = min(packet.duration, round(end / tb) - stamp)  # not past the part's end
                 shift = round(start / tb)
                 if packet.pts is not None:
                     packet.pts -= shift
