@@ -35,9 +35,9 @@ def downscale_matrix(n: int, scale: int) -> Tensor:
     return imresize(basis, scale=1.0 / scale)[..., 0].T
 
 
-def project(x: Tensor, y: Tensor, scale: int, lam: float) -> Tensor:
-    """``x + A^T (A A^T + lam)^-1 (y - A x)`` for the separable ``A`` (eigenbases of ``A A^T`` per axis), clamped."""
-    ah, aw = downscale_matrix(x.shape[-2], scale), downscale_matrix(x.shape[-1], scale)
+def project(x: Tensor, y: Tensor, ah: Tensor, aw: Tensor, lam: float) -> Tensor:
+    """``x + A^T (A A^T + lam)^-1 (y - A x)`` for the separable ``A = (ah, aw)`` (eigenbases of ``A A^T`` per axis),
+    clamped."""
     dh, uh = torch.linalg.eigh(ah @ ah.T)
     dw, uw = torch.linalg.eigh(aw @ aw.T)
     residual = uh.T @ (y - ah @ x @ aw.T) @ uw
@@ -63,13 +63,13 @@ def main() -> None:
             with torch.inference_mode():
                 out = model(lr[None])[0].double()
             y = rgb_to_y(lr.double())
-            a_out = ((downscale_matrix(out.shape[-2], scale) @ out @ downscale_matrix(out.shape[-1], scale).T - y) ** 2)
-            truth = rgb_to_y(target.double())
-            a_truth = (downscale_matrix(truth.shape[-2], scale) @ truth @ downscale_matrix(truth.shape[-1], scale).T - y) ** 2
+            ah, aw = downscale_matrix(out.shape[-2], scale), downscale_matrix(out.shape[-1], scale)
+            a_out = (ah @ out @ aw.T - y) ** 2
+            a_truth = (ah @ rgb_to_y(target.double()) @ aw.T - y) ** 2
             raw = protocol.score(out.float(), target)["psnr"]
             line = f"{clip.name:<12} residual output {a_out.mean():.2e} truth {a_truth.mean():.2e}  PSNR {raw:.4f}"
             for lam in args.lambdas:
-                projected = protocol.score(project(out, y, scale, lam).float(), target)["psnr"]
+                projected = protocol.score(project(out, y, ah, aw, lam).float(), target)["psnr"]
                 gains[lam].append(projected - raw)
                 line += f"  projected (lambda {lam:g}) {projected - raw:+.4f}"
             print(line, flush=True)

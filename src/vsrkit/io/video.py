@@ -506,7 +506,8 @@ class VideoInput:
     def _trimmed_packets(
         self, on_packet: Callable[[av.Packet], None] | None, start: float, end: float | None
     ) -> Callable[[av.Packet], None] | None:
-        """``on_packet`` for a trimmed read: packets outside [start, end) dropped, the rest moved ``start`` earlier."""
+        """``on_packet`` for a trimmed read: packets outside [start, end) dropped, the rest moved ``start`` earlier;
+        a subtitle cue on screen at ``start`` is kept from there, and cues end at ``end``."""
         if on_packet is None or (start <= 0 and end is None):
             return on_packet
 
