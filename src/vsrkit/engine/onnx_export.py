@@ -25,7 +25,10 @@ window at a clip's ends repeats the first or last frame. :func:`run_onnx` is tha
 against :class:`~vsrkit.engine.upscaler.Upscaler`'s chunked run, in short chunks), before writing it.
 
 The graph comes from PyTorch's TorchScript-based exporter (``dynamo=False``), deprecated since torch 2.9 in favour of
-the ``torch.export``-based one, which needs ``onnxscript`` and has not been tried with these models.
+the ``torch.export``-based one (``onnxscript``). Tried on 2026-12-05 (torch 2.13, onnxscript 0.7.2) with height and
+width as ``torch.export.Dim``: RLSP, RLSP-DIS and RLSP-RGB steps export (4-17 s against 1-2 s), but their outputs
+differ from PyTorch's by 2-5e-3 (random weights, 144x180) where this exporter's differ by 1e-7, and MRVSR's exact
+spectral norm (``aten._linalg_svd``) has no ONNX conversion there. Not switched until that difference is understood.
 """
 
 from __future__ import annotations
@@ -240,7 +243,9 @@ def _describe_bidirectional(model: BidirectionalRLSP, name: str, probe: Tensor) 
             "content": "the video in chunks of `chunk` frames; each chunk's clip also holds `left_context` frames "
                        "before it and `right_context` after it (fewer at the video's ends). The backward graph "
                        "runs from the clip's last frame down to the chunk's first, from zero state; the forward "
-                       "graph over the chunk, its state carried from the previous chunk (zeros at the start)",
+                       "graph over the chunk, its state carried from the previous chunk (zeros at the start). "
+                       "`vsrkit upscale` also starts afresh (a new video, as far as chunks and state go) at each "
+                       "scene cut it finds",
         },
         "mix": {
             "horizon_tau": model.horizon_tau,
