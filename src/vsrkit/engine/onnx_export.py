@@ -56,6 +56,7 @@ from ..layers.shuffle import depth_to_space_tf, space_to_depth_tf
 from ..layers.views import View, flow_to_view, from_view, to_view
 from ..models.base import StreamingVSRModel, VSRModel
 from ..models.rlsp import RLSP, BidirectionalRLSP
+from .upscaler import DEFAULT_CHUNK, Upscaler
 
 OPSET = 17  # GridSample (the flow warp) needs 16
 METADATA_KEY = "vsrkit"
@@ -212,8 +213,6 @@ def describe(model: VSRModel, name: str) -> dict[str, Any]:
 
 
 def _describe_bidirectional(model: BidirectionalRLSP, name: str, probe: Tensor) -> dict[str, Any]:
-    from .upscaler import DEFAULT_CHUNK
-
     state = _state_tensors(model.forward_cell.initial_state(probe))
     flow = _flow_of(model)
     flow_names = ["flow_prev", "flow_next"] if flow is not None else []
@@ -380,8 +379,6 @@ def _check(model: VSRModel, graphs: list[Path], clip: Tensor, bidirectional: boo
         with torch.no_grad():
             want = model(clip[None])[0]
         return (got - want).abs().max().item()
-    from .upscaler import Upscaler
-
     got = run_onnx(graphs[-1], clip, chunk=CHECK_CHUNK, right_context=CHECK_RIGHT_CONTEXT, backward_graph=graphs[0])
     upscaler = Upscaler(model, precision="fp32", chunk=CHECK_CHUNK, warmup=CHECK_RIGHT_CONTEXT, scene_cuts=False)
     with torch.no_grad():
