@@ -26,9 +26,10 @@ against :class:`~vsrkit.engine.upscaler.Upscaler`'s chunked run, in short chunks
 
 The graph comes from PyTorch's TorchScript-based exporter (``dynamo=False``), deprecated since torch 2.9 in favour of
 the ``torch.export``-based one (``onnxscript``). Tried on 2026-12-05 (torch 2.13, onnxscript 0.7.2) with height and
-width as ``torch.export.Dim``: RLSP, RLSP-DIS and RLSP-RGB steps export (4-17 s against 1-2 s), but their outputs
-differ from PyTorch's by 2-5e-3 (random weights, 144x180) where this exporter's differ by 1e-7, and MRVSR's exact
-spectral norm (``aten._linalg_svd``) has no ONNX conversion there. Not switched until that difference is understood.
+width as ``torch.export.Dim``: the RLSP and RLSP-RGB steps export (7-10 s against 1-2 s) and their looped outputs
+equal PyTorch's (1e-7, also at another size); the DIS-aligned RLSP step exports (38 s) but its 6-frame loop differs
+by 1.4e-3 (the flow warp exported alone is exact; the cause was not found); MRVSR's exact spectral norm
+(``aten._linalg_svd``) has no ONNX conversion there. Not switched until the aligned step agrees.
 """
 
 from __future__ import annotations
