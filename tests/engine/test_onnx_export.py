@@ -5,6 +5,7 @@ outputs, for any chunking); what cannot be exported is refused in one line with 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -139,6 +140,10 @@ def test_bidirectional_rlsp_exports_as_two_steps_that_give_the_chunked_run(tmp_p
     assert result.max_difference <= TOLERANCE
     assert result.companions == (tmp_path / "bi.backward.onnx",)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bi.backward.onnx", "bi.onnx"]
+    # Written as any file the user makes (a private temporary file renamed into place would be 0600).
+    umask = os.umask(0)
+    os.umask(umask)
+    assert {p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == {0o666 & ~umask}
     info = json.loads({p.key: p.value for p in onnx.load(str(result.path)).metadata_props}[METADATA_KEY])
     assert info["kind"] == "bidirectional" and info["graphs"] == {"forward": "bi.onnx", "backward": "bi.backward.onnx"}
     # Another size (odd, not square: a turned view swaps the sides) and chunkings the check did not use, with a last
