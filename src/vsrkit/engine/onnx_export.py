@@ -437,6 +437,8 @@ def run_onnx(
 
     flow = DISFlow(info["flows"]["dis_preset"], finest_scale=info["flows"]["dis_finest_scale"]) if info["flows"] else None
     if info.get("kind") == "bidirectional":
+        if (chunk is not None and chunk < 1) or (right_context is not None and right_context < 0):
+            raise VsrkitError(f"chunk must be >= 1 and right_context >= 0, got {chunk} and {right_context}")
         backward, _ = _session(backward_graph or Path(path).with_name(info["graphs"]["backward"]), threads)
         out = _run_bidirectional(session, backward, info, frames, flow, zeros,
                                  chunk or info["chunks"]["chunk"],
