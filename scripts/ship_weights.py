@@ -52,6 +52,9 @@ def main() -> None:
         "metrics": {k: metrics[k] for k in ("wall_time_s", "skipped_nonfinite", "best_val", "val", "vid4")
                     if k in metrics},
     }
+    if extra["metrics"].get("best_val", {}).get("iteration", -1) < 0:
+        # A run without validation records no best (PSNR -inf, which strict JSON readers refuse).
+        extra["metrics"].pop("best_val", None)
     if "composition" in meta:  # scripts/init_bidirectional.py: how the shipped model is built from the trained one
         extra["composition"] = meta["composition"]
     if overrides:

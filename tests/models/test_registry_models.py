@@ -35,6 +35,7 @@ TINY: dict[str, dict] = {
     "default-causal": {"filters": 8},
     "default-fast": {"filters": 8},
     "default-fast-x264": {"filters": 8},
+    "default-x264": {"filters": 8},
     "mrvsr": {"filters": 8, "srnl_size": 8},
     "rfs3": {"filters": 8},
     "hirn": {"mid_channels": 8, "num_blocks": 1, "extract_blocks": 1, "recon_blocks": 1, "deform_groups": 4, "hr_channels": 8},

@@ -15,8 +15,8 @@ from vsrkit.models._registry import get_preset
 from vsrkit.weights.io import read_metadata, trained_degradation
 
 SHIPPED = [
-    "default", "default-causal", "default-fast", "default-fast-x264", "default-bd", "default-bd-causal", "hirn-tiny",
-    "iart-tiny", "davsr-tiny",
+    "default", "default-causal", "default-fast", "default-fast-x264", "default-x264", "default-bd", "default-bd-causal",
+    "hirn-tiny", "iart-tiny", "davsr-tiny",
 ]
 
 
@@ -43,6 +43,10 @@ def test_shipped_weights_are_small_and_carry_their_recipe(name: str) -> None:
     assert meta["source"].startswith("trained by vsrkit (configs/")
     metrics = json.loads(meta["metrics"])
     assert metrics["wall_time_s"] > 0
+    # Strict JSON in every metadata field: Infinity and NaN are Python's extension, refused by other readers.
+    for value in meta.values():
+        if value[:1] in "{[":
+            json.loads(value, parse_constant=lambda c: pytest.fail(f"{name}: {c} in its metadata"))
     headline = "stvsr+davsr" if _space_time(name) else "bi+basicsr-y"
     assert {"psnr", "ssim"} <= set(metrics["vid4"][headline])
 

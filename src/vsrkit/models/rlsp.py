@@ -700,7 +700,8 @@ register_model("rlsp-rgb", RLSPRGB, description="RLSP PyTorch port, RGB output, 
 # forward and backward in time, no fusion net: since session 17 two cells (forward: fine-tuned with
 # mixed clip lengths; backward: the session-13 cell), weighted by the frames each has seen. The best
 # quality, and the slowest. `default-bd` runs one cell fine-tuned for gauss1.5 both ways, averaged.
-# `default-fast` is plain RLSP 7-48; `default-fast-x264` the same fine-tuned on H.264-compressed LR.
+# `default-fast` is plain RLSP 7-48; `default-fast-x264` the same fine-tuned on H.264-compressed LR, and
+# `default-x264` is `default` (both cells) fine-tuned that way.
 _OWN_MODELS = (
     # name, class, extra constructor arguments, alignment, (layers, filters), what it is for
     ("default", BidirectionalRLSP, {"fusion_layers": 0, "tied": False}, "dis", (10, 64),
@@ -708,6 +709,8 @@ _OWN_MODELS = (
     ("default-causal", RLSP, {}, "dis", (7, 48), "BI x4, causal: streams, faster than default"),
     ("default-fast", RLSP, {}, "none", (7, 48), "BI x4, no alignment: the fastest"),
     ("default-fast-x264", RLSP, {}, "none", (7, 48), "H.264-compressed LR (bi, then CRF 23) x4, no alignment"),
+    ("default-x264", BidirectionalRLSP, {"fusion_layers": 0, "tied": False}, "dis", (10, 64),
+     "H.264-compressed LR (bi, then CRF 23) x4, forward and backward weighted by frames seen"),
     ("default-bd", BidirectionalRLSP, {"fusion_layers": 0, "tied": True}, "dis", (10, 64),
      "blurry LR, gauss1.5 x4, forward and backward averaged"),
     ("default-bd-causal", RLSP, {}, "dis", (7, 48), "blurry LR, gauss1.5 x4, causal"),

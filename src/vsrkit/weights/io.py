@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from ..errors import WeightsError
 from ..models.base import VSRModel
@@ -37,7 +37,9 @@ def save_weights(
         meta[key] = value if isinstance(value, str) else json.dumps(value)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
-    save_file(tensors, str(tmp), metadata=meta)
+    # Bytes written through Python, not safetensors' save_file: that makes the file private (0600, safetensors 0.8),
+    # and weights are for sharing; this way the file gets the user's usual permissions.
+    tmp.write_bytes(save(tensors, metadata=meta))
     tmp.replace(path)
     return path
 
