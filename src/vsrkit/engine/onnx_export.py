@@ -285,7 +285,8 @@ def export_onnx(
         _exportable_bidirectional(model, name)
         check_frames = max(check_frames, 8)
     path = Path(path)
-    model = copy.deepcopy(model).float().eval()  # the caller's model keeps its dtype and mode
+    # The caller's model keeps its device, dtype and mode; onnxruntime is checked on the CPU.
+    model = copy.deepcopy(model).float().eval().cpu()
     info = describe(model, name)
     m = model.size_multiple
     h, w = (-(-s // m) * m for s in check_size)
@@ -381,7 +382,8 @@ def _check(model: VSRModel, graphs: list[Path], clip: Tensor, bidirectional: boo
             want = model(clip[None])[0]
         return (got - want).abs().max().item()
     got = run_onnx(graphs[-1], clip, chunk=CHECK_CHUNK, right_context=CHECK_RIGHT_CONTEXT, backward_graph=graphs[0])
-    upscaler = Upscaler(model, precision="fp32", chunk=CHECK_CHUNK, warmup=CHECK_RIGHT_CONTEXT, scene_cuts=False)
+    upscaler = Upscaler(model, device="cpu", precision="fp32", chunk=CHECK_CHUNK, warmup=CHECK_RIGHT_CONTEXT,
+                        scene_cuts=False)
     with torch.no_grad():
         want = torch.cat([out for _, out, _ in upscaler._outputs(clip.unbind(0))])
     return (got - want).abs().max().item()
