@@ -53,7 +53,7 @@ def main() -> None:
                     if k in metrics},
     }
     if extra["metrics"].get("best_val", {}).get("iteration", -1) < 0:
-        # A run without validation records no best (PSNR -inf, which strict JSON readers refuse).
+        # Runs exported before the trainer left it out recorded a best without validation (PSNR -inf, not JSON).
         extra["metrics"].pop("best_val", None)
     if "composition" in meta:  # scripts/init_bidirectional.py: how the shipped model is built from the trained one
         extra["composition"] = meta["composition"]

@@ -102,6 +102,8 @@ def test_export_and_checkpoint_contents(tmp_path: Path) -> None:
     meta = read_metadata(run / "final.safetensors")
     assert meta["arch"] == "rlsp" and json.loads(meta["hparams"])["filters"] == 4
     assert json.loads(meta["recipe"])["iterations"] == 4
+    # No validation ran: no best is recorded (its PSNR would be -inf, which strict JSON readers refuse).
+    assert "best_val" not in json.loads(meta["metrics"], parse_constant=lambda c: pytest.fail(f"{c} in metrics"))
     model = load_model(run / "final.safetensors")
     assert _states_equal(model.state_dict(), result.eval_model.state_dict()) == []
     assert json.loads((run / "config.json").read_text())["iterations"] == 4
@@ -117,6 +119,7 @@ def test_validation_keeps_best_weights(tmp_path: Path) -> None:
     assert [h["iteration"] for h in ckpt["history"]] == [2, 4]
     assert all(h["mean"] > 5 for h in ckpt["history"])
     assert ckpt["best"]["iteration"] in (2, 4)
+    assert json.loads(read_metadata(tmp_path / "run/final.safetensors")["metrics"])["best_val"] == ckpt["best"]
     best = read_metadata(tmp_path / "run/best.safetensors")
     assert json.loads(best["recipe"])["iterations"] == ckpt["best"]["iteration"]
     # The snapshot's own wall time, so shipping a best snapshot records what it cost.

@@ -12,7 +12,8 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("export")
     def export_cmd(
-        model: Annotated[str, typer.Argument(help="Registered model name (recurrent, sliding-window, or a bidirectional RLSP such as default).")],
+        model: Annotated[str, typer.Argument(
+            help="Registered model name (recurrent, sliding-window, or a bidirectional RLSP such as default).")],
         dst: Annotated[Path, typer.Argument(help="Output .onnx file.")],
         weights: Annotated[
             Path | None, typer.Option("--weights", help="vsrkit .safetensors weights (default: shipped).")

@@ -26,8 +26,8 @@ against :class:`~vsrkit.engine.upscaler.Upscaler`'s chunked run, in short chunks
 
 The graph comes from PyTorch's TorchScript-based exporter (``dynamo=False``), deprecated since torch 2.9 in favour of
 the ``torch.export``-based one (``onnxscript``). Tried on 2026-12-05 (torch 2.13, onnxscript 0.7.2) with height and
-width as ``torch.export.Dim``: the RLSP and RLSP-RGB steps export (7-10 s against 1-2 s) and their looped outputs
-equal PyTorch's (1e-7, also at another size); the DIS-aligned RLSP step exports (38 s) but its 6-frame loop differs
+width as ``torch.export.Dim``: the RLSP and RLSP-RGB steps export (4-10 s each) and their looped outputs equal
+PyTorch's (1e-7, also at another size); the DIS-aligned RLSP step exports (17-38 s) but its 6-frame loop differs
 by 1.4e-3 (the flow warp exported alone is exact; the cause was not found); MRVSR's exact spectral norm
 (``aten._linalg_svd``) has no ONNX conversion there. Not switched until the aligned step agrees.
 """
@@ -184,8 +184,10 @@ def _flows_info(flow: DISFlow | None) -> dict[str, Any] | None:
     }
 
 
-def _states_info(state: list[Tensor], probe: tuple[int, int]) -> list[dict[str, Any]]:
-    return [{"name": f"state{i}", "channels": s.shape[1], "size": [s.shape[2] / probe[0], s.shape[3] / probe[1]],
+def _states_info(state: list[Tensor], probe: Tensor) -> list[dict[str, Any]]:
+    """Each state tensor for LR frames like ``probe``: its size relative to the frame's."""
+    h, w = probe.shape[-2:]
+    return [{"name": f"state{i}", "channels": s.shape[1], "size": [s.shape[2] / h, s.shape[3] / w],
              "initial": "zeros"} for i, s in enumerate(state)]
 
 
@@ -207,17 +209,17 @@ def describe(model: VSRModel, name: str) -> dict[str, Any]:
         "size_multiple": model.size_multiple,
         "window": {"name": "window", "shape": [1, n, 3, "H", "W"],
                    "content": "RGB in [0, 1], frames t-radius..t+radius; at a clip's ends the first or last frame repeats"},
-        "state": _states_info(state, (8, 16)),
+        "state": _states_info(state, probe),
         "flows": _flows_info(_flow_of(model)),
         "outputs": ["output"] + [f"new_state{i}" for i in range(len(state))],
     }
 
 
 def _describe_bidirectional(model: BidirectionalRLSP, name: str, probe: Tensor) -> dict[str, Any]:
-    state = _state_tensors(model.forward_cell.initial_state(probe))
+    states = _states_info(_state_tensors(model.forward_cell.initial_state(probe)), probe)
     flow = _flow_of(model)
     flow_names = ["flow_prev", "flow_next"] if flow is not None else []
-    n_state = len(state)
+    state_names = [s["name"] for s in states]
     return {
         "model": name,
         "vsrkit": __version__,
@@ -230,14 +232,13 @@ def _describe_bidirectional(model: BidirectionalRLSP, name: str, probe: Tensor) 
         "window": {"name": "window", "shape": [1, 3, 3, "H", "W"],
                    "content": "RGB in [0, 1], frames t-1, t, t+1 (both graphs; neighbours outside the chunk's clip "
                               "repeat its first or last frame)"},
-        "state": _states_info(state, (8, 16)),
+        "state": states,
         "flows": _flows_info(flow),
         "inputs": {
-            "backward": ["window", *[f"state{i}" for i in range(n_state)], *flow_names],
-            "forward": ["window", *[f"state{i}" for i in range(n_state)], *flow_names, "backward_output",
-                        "forward_weight"],
+            "backward": ["window", *state_names, *flow_names],
+            "forward": ["window", *state_names, *flow_names, "backward_output", "forward_weight"],
         },
-        "outputs": ["output"] + [f"new_state{i}" for i in range(n_state)],
+        "outputs": ["output"] + [f"new_{n}" for n in state_names],
         "chunks": {
             "chunk": DEFAULT_CHUNK, "left_context": model.chunk_left_context, "right_context": model.chunk_warmup,
             "content": "the video in chunks of `chunk` frames; each chunk's clip also holds `left_context` frames "

@@ -547,8 +547,9 @@ def train(cfg: TrainConfig, *, resume: str | Path | None = None, stop_at: int | 
     if is_main and finished:
         export = Path(cfg.export)
         export = export if export.is_absolute() else run_dir / export
-        metrics = {"best_val": best, "skipped_nonfinite": counters["skipped_nonfinite"],
-                   "wall_time_s": wall_time(), "history": history}
+        metrics = {"skipped_nonfinite": counters["skipped_nonfinite"], "wall_time_s": wall_time(), "history": history}
+        if best["iteration"] >= 0:  # without validation there is no best (its PSNR -inf is not JSON)
+            metrics["best_val"] = best
         _export(eval_model, export, cfg, it, metrics)
         say(f"done: {it} iterations, {wall_time() / 60:.1f} min; weights {export}")
     elif is_main and stopped_by is None:
